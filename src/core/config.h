@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/destination_rule.h"
+#include "core/duration.h"
+#include "core/locality.h"
+#include "core/service.h"
+
+namespace meshgate {
+
+// This appliance: the selector locality of every hop it decides.
+struct NodeConfig {
+    std::string name;
+    std::string cluster;
+    std::string cluster_domain = "cluster.local";
+    std::string network;
+    std::string region;
+    std::string zone;
+    std::string subzone;
+    std::string segment;
+    std::string segment_domain;
+    Labels labels;
+
+    Locality locality() const { return {network, region, zone, subzone, name, cluster}; }
+};
+
+struct AdminConfig {
+    std::string socket = "/run/meshgate/admin.sock";
+    uint32_t socket_mode = 0660;
+};
+
+enum class Spillover : uint8_t { graded, strict };
+
+struct LbConfig {
+    uint32_t maglev_table_size = 65537;
+    uint32_t overprovisioning_factor = 140;
+    Spillover spillover = Spillover::graded;
+    uint32_t panic_threshold = 0;
+};
+
+struct PortConfig {
+    std::string name;
+    std::string device;
+    std::vector<IpPrefix> addresses;
+    std::optional<IpAddress> gateway;
+    std::vector<IpAddress> snat;
+};
+
+struct DataplaneConfig {
+    std::string lcores = "0-1";
+    uint32_t memory_mb = 1024;
+    bool hugepages = false;
+    uint32_t flow_table_size = 1048576;
+    std::vector<std::string> eal_args;
+    std::vector<PortConfig> ports;
+};
+
+enum class HealthCheckKind : uint8_t { tcp, http, hbone };
+
+struct HealthCheck {
+    std::string service;
+    HealthCheckKind kind = HealthCheckKind::tcp;
+    std::string path;
+    Duration interval = std::chrono::seconds(1);
+    Duration timeout = std::chrono::milliseconds(500);
+    uint32_t healthy_threshold = 2;
+    uint32_t unhealthy_threshold = 3;
+};
+
+struct HboneAuthorization {
+    std::string service;
+    std::vector<std::string> allow;  // SPIFFE ids, trailing '*' allowed
+};
+
+struct HboneConfig {
+    SocketAddress listen = *SocketAddress::parse("0.0.0.0:15008");
+    std::string trust_domain = "cluster.local";
+    std::string ca_bundle;
+    std::string cert;
+    std::string key;
+    std::vector<HboneAuthorization> authorization;
+};
+
+// Everything one TOML file says. Immutable once loaded: a change is a new Config.
+struct Config {
+    std::string source;  // the file it came from
+    NodeConfig node;
+    AdminConfig admin;
+    LbConfig lb;
+    DataplaneConfig dataplane;
+    std::optional<HboneConfig> hbone;
+    std::vector<Service> services;  // [[service]] then [[service_entry]], in file order
+    std::vector<Endpoint> endpoints;
+    std::vector<NetworkGateway> network_gateways;
+    std::vector<ClusterInfo> clusters;
+    std::vector<DestinationRule> destination_rules;
+    std::vector<HealthCheck> health_checks;
+
+    const Service* find_service(std::string_view key) const;
+};
+
+}  // namespace meshgate
