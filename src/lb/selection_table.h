@@ -1,0 +1,49 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "lb/maglev.h"
+
+namespace meshgate::lb {
+
+// The compact, immutable per-hop result a data plane consults for a new flow:
+// flow hash → level (high bits, in whole percents) → Maglev table → slot (low bits) → endpoint.
+class SelectionTable {
+public:
+    static constexpr uint32_t no_endpoint = UINT32_MAX;
+
+    // One way to pick: `percent` of flows go to a Maglev table over `endpoints`.
+    struct Choice {
+        uint32_t percent = 0;
+        std::vector<uint32_t> endpoints;  // endpoint ids (indices into Config::endpoints)
+        std::vector<uint32_t> weights;
+        std::vector<std::string> keys;    // stable keys (address:port) for the Maglev order
+    };
+
+    SelectionTable() { bucket_table_.fill(no_table); }
+    // Choices are walked in order; their percents sum to at most 100 (the rest refuses flows).
+    static SelectionTable build(const std::vector<Choice>& choices, uint32_t maglev_size);
+
+    uint32_t pick(uint64_t flow_hash) const {
+        const auto bucket = static_cast<uint32_t>(((flow_hash >> 32) * 100) >> 32);
+        const uint8_t t = bucket_table_[bucket];
+        if (t == no_table) return no_endpoint;
+        const auto& slots = tables_[t];
+        return slots[((flow_hash & 0xffffffffULL) * slots.size()) >> 32];
+    }
+
+    // Fraction of flows (0..1) each endpoint id receives, from the actual slot counts.
+    std::vector<std::pair<uint32_t, double>> shares() const;
+    size_t table_count() const { return tables_.size(); }
+    size_t memory_bytes() const;
+
+private:
+    static constexpr uint8_t no_table = 0xff;
+    std::array<uint8_t, 100> bucket_table_;
+    std::vector<std::vector<uint32_t>> tables_;  // slot → endpoint id
+    std::vector<uint32_t> table_percent_;
+};
+
+}  // namespace meshgate::lb
