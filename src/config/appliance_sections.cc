@@ -1,0 +1,205 @@
+// [node], [admin], [lb], [dataplane] and [hbone]: the appliance itself.
+#include <cctype>
+#include <set>
+
+#include "config/sections.h"
+#include "core/prime.h"
+
+namespace meshgate::config::sections {
+
+std::string element_path(std::string_view name, size_t index) {
+    return std::string(name) + "[" + std::to_string(index) + "]";
+}
+
+void read_node(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("node");
+    if (!table) {
+        if (!root.has("node")) root.error_here("node", "required section [node] is missing");
+        return;
+    }
+    TableReader r(*table, "node", diagnostics);
+    auto& n = config.node;
+    if (auto v = r.string("name", true)) n.name = *v;
+    if (auto v = r.string("cluster")) n.cluster = *v;
+    if (auto v = r.string("cluster_domain")) n.cluster_domain = *v;
+    if (auto v = r.string("network")) n.network = *v;
+    if (auto v = r.string("region")) n.region = *v;
+    if (auto v = r.string("zone")) n.zone = *v;
+    if (auto v = r.string("subzone")) n.subzone = *v;
+    if (auto v = r.string("segment")) n.segment = *v;
+    if (auto v = r.string("segment_domain")) n.segment_domain = *v;
+    if (auto v = r.string_map("labels")) n.labels = *v;
+    r.finish();
+}
+
+void read_admin(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("admin");
+    if (!table) return;
+    TableReader r(*table, "admin", diagnostics);
+    if (auto v = r.string("socket")) {
+        if (v->empty() || v->front() != '/') r.error(*r.find("socket"), "socket", "expected an absolute path, found \"" + *v + "\"");
+        else config.admin.socket = *v;
+    }
+    if (auto v = r.string("socket_mode")) {
+        bool octal = !v->empty() && v->size() <= 4;
+        uint32_t mode = 0;
+        for (char c : *v) {
+            octal = octal && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<uint32_t>(c - '0');
+        }
+        if (!octal) r.error(*r.find("socket_mode"), "socket_mode", "expected an octal file mode such as \"0660\", found \"" + *v + "\"");
+        else config.admin.socket_mode = mode;
+    }
+    r.finish();
+}
+
+namespace {
+
+std::pair<uint64_t, uint64_t> nearest_primes(uint64_t n) {
+    uint64_t below = n, above = n;
+    while (below > 2 && !is_prime(below)) --below;
+    while (!is_prime(above)) ++above;
+    return {below, above};
+}
+
+// An EAL lcore list: "0-3", "1,3,5", "0-1,4".
+bool valid_lcores(const std::string& s) {
+    if (s.empty()) return false;
+    bool digit_seen = false;
+    char previous = ',';
+    for (char c : s) {
+        if (std::isdigit(static_cast<unsigned char>(c))) {
+            digit_seen = true;
+        } else if (c == ',' || c == '-') {
+            if (!std::isdigit(static_cast<unsigned char>(previous))) return false;
+        } else {
+            return false;
+        }
+        previous = c;
+    }
+    return digit_seen && std::isdigit(static_cast<unsigned char>(previous));
+}
+
+}  // namespace
+
+void read_lb(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("lb");
+    if (!table) return;
+    TableReader r(*table, "lb", diagnostics);
+    auto& lb = config.lb;
+    if (auto v = r.integer("maglev_table_size", 3, 16'777'259)) {
+        if (!is_prime(static_cast<uint64_t>(*v))) {
+            auto [below, above] = nearest_primes(static_cast<uint64_t>(*v));
+            r.error(*r.find("maglev_table_size"), "maglev_table_size",
+                    "expected a prime number (Maglev needs one), found " + std::to_string(*v) +
+                        "; the nearest primes are " + std::to_string(below) + " and " + std::to_string(above));
+        } else {
+            lb.maglev_table_size = static_cast<uint32_t>(*v);
+        }
+    }
+    if (auto v = r.integer("overprovisioning_factor", 100, 100'000)) lb.overprovisioning_factor = static_cast<uint32_t>(*v);
+    if (auto v = r.choice("spillover", {"graded", "strict"})) lb.spillover = *v == 0 ? Spillover::graded : Spillover::strict;
+    if (auto v = r.integer("panic_threshold", 0, 100)) lb.panic_threshold = static_cast<uint32_t>(*v);
+    r.finish();
+}
+
+namespace {
+
+void read_port(const toml::value& table, const std::string& path, Config& config, Diagnostics& diagnostics) {
+    TableReader r(table, path, diagnostics);
+    PortConfig port;
+    if (auto v = r.string("name", true)) port.name = *v;
+    if (auto v = r.string("device", true)) port.device = *v;
+    if (const auto* items = r.array("addresses")) {
+        for (const auto& item : *items) {
+            auto prefix = item.is_string() ? IpPrefix::parse(item.as_string().str) : std::nullopt;
+            if (!prefix) {
+                r.error(item, "", r.path("addresses") + ": expected an address with a prefix length such as \"10.10.0.2/24\", found " +
+                                      (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
+                continue;
+            }
+            port.addresses.push_back(*prefix);
+        }
+    }
+    port.gateway = r.address("gateway");
+    if (port.gateway) {
+        bool on_link = false;
+        for (const auto& p : port.addresses) on_link = on_link || p.contains(*port.gateway);
+        if (!on_link) r.error(*r.find("gateway"), "gateway", "the gateway " + port.gateway->to_string() + " is on none of this port's addresses");
+    }
+    if (const auto* items = r.array("snat")) {
+        for (const auto& item : *items) {
+            auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
+            if (!a) {
+                r.error(item, "", r.path("snat") + ": expected an IPv4 or IPv6 address, found " +
+                                      (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
+                continue;
+            }
+            port.snat.push_back(*a);
+        }
+    }
+    r.finish();
+    for (const auto& other : config.dataplane.ports) {
+        if (!port.name.empty() && other.name == port.name) r.error(*r.find("name"), "name", "a port named \"" + port.name + "\" is already defined");
+    }
+    config.dataplane.ports.push_back(std::move(port));
+}
+
+}  // namespace
+
+void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("dataplane");
+    if (!table) return;
+    TableReader r(*table, "dataplane", diagnostics);
+    auto& dp = config.dataplane;
+    if (auto v = r.string("lcores")) {
+        if (!valid_lcores(*v)) r.error(*r.find("lcores"), "lcores", "expected an EAL lcore list such as \"0-1\" or \"0,2,4\", found \"" + *v + "\"");
+        else dp.lcores = *v;
+    }
+    if (auto v = r.integer("memory_mb", 64, 1'048'576)) dp.memory_mb = static_cast<uint32_t>(*v);
+    if (auto v = r.boolean("hugepages")) dp.hugepages = *v;
+    if (auto v = r.integer("flow_table_size", 1024, 1 << 28)) dp.flow_table_size = static_cast<uint32_t>(*v);
+    if (auto v = r.strings("eal_args")) dp.eal_args = *v;
+    if (const auto* ports = r.tables("port")) {
+        for (size_t i = 0; i < ports->size(); ++i) read_port((*ports)[i], "dataplane." + element_path("port", i), config, diagnostics);
+    }
+    r.finish();
+}
+
+void read_hbone(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("hbone");
+    if (!table) return;
+    TableReader r(*table, "hbone", diagnostics);
+    HboneConfig hbone;
+    if (auto v = r.string("listen")) {
+        auto a = SocketAddress::parse(*v);
+        if (!a) r.error(*r.find("listen"), "listen", "expected address:port such as \"0.0.0.0:15008\", found \"" + *v + "\"");
+        else hbone.listen = *a;
+    }
+    if (auto v = r.string("trust_domain")) hbone.trust_domain = *v;
+    if (auto v = r.string("ca_bundle", true)) hbone.ca_bundle = *v;
+    if (auto v = r.string("cert", true)) hbone.cert = *v;
+    if (auto v = r.string("key", true)) hbone.key = *v;
+    if (const auto* rules = r.tables("authorization")) {
+        for (size_t i = 0; i < rules->size(); ++i) {
+            TableReader a((*rules)[i], "hbone." + element_path("authorization", i), diagnostics);
+            HboneAuthorization auth;
+            if (auto v = a.string("service", true)) {
+                auth.service = *v;
+                if (!config.find_service(*v)) a.error(*a.find("service"), "service", "no service or service_entry \"" + *v + "\" is defined");
+            }
+            if (auto v = a.strings("allow")) {
+                for (const auto& id : *v) {
+                    if (id.rfind("spiffe://", 0) != 0) a.error(*a.find("allow"), "allow", "expected SPIFFE ids (spiffe://…), found \"" + id + "\"");
+                }
+                auth.allow = *v;
+            }
+            a.finish();
+            hbone.authorization.push_back(std::move(auth));
+        }
+    }
+    r.finish();
+    config.hbone = std::move(hbone);
+}
+
+}  // namespace meshgate::config::sections
