@@ -114,7 +114,7 @@ void read_port(const toml::value& table, const std::string& path, Config& config
         for (const auto& item : *items) {
             auto prefix = item.is_string() ? IpPrefix::parse(item.as_string().str) : std::nullopt;
             if (!prefix) {
-                r.error(item, "", r.path("addresses") + ": expected an address with a prefix length such as \"10.10.0.2/24\", found " +
+                r.error_in(item, "addresses", "expected an address with a prefix length such as \"10.10.0.2/24\", found " +
                                       (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
                 continue;
             }
@@ -131,7 +131,7 @@ void read_port(const toml::value& table, const std::string& path, Config& config
         for (const auto& item : *items) {
             auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
             if (!a) {
-                r.error(item, "", r.path("snat") + ": expected an IPv4 or IPv6 address, found " +
+                r.error_in(item, "snat", "expected an IPv4 or IPv6 address, found " +
                                       (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
                 continue;
             }

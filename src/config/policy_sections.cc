@@ -15,10 +15,11 @@ void read_locality_lb(const toml::value& table, const std::string& path, Localit
             if (auto v = d.string("from", true)) rule.from = *v;
             uint64_t sum = 0;
             if (const auto* to = d.table("to")) {
+                TableReader patterns(*to, d.path("to"), diagnostics);
                 for (const auto& [pattern, weight] : to->as_table()) {
                     if (!weight.is_integer() || weight.as_integer() < 0 || weight.as_integer() > 100) {
-                        d.error(weight, pattern, "expected a weight from 0 to 100 in " + d.path("to") + ", found " +
-                                                     (weight.is_integer() ? std::to_string(weight.as_integer()) : type_name(weight)));
+                        patterns.error(weight, pattern, "expected a weight from 0 to 100, found " +
+                                                            (weight.is_integer() ? std::to_string(weight.as_integer()) : type_name(weight)));
                         continue;
                     }
                     rule.to.emplace_back(pattern, static_cast<uint32_t>(weight.as_integer()));

@@ -35,7 +35,7 @@ void read_ports(TableReader& r, Service& service, Diagnostics& diagnostics) {
         p.finish();
         for (const auto& other : service.ports) {
             if (other.port == sp.port && other.protocol == sp.protocol && sp.port != 0) {
-                p.error((*ports)[i], "", p.path("port") + ": port " + std::to_string(sp.port) + "/" + to_string(sp.protocol) + " is listed twice");
+                r.error_in((*ports)[i], element_path("ports", i), "port " + std::to_string(sp.port) + "/" + to_string(sp.protocol) + " is listed twice");
             }
         }
         service.ports.push_back(sp);
@@ -65,7 +65,7 @@ void read_service(const toml::value& table, const std::string& path, ServiceKind
         for (const auto& item : *items) {
             auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
             if (!a) {
-                r.error(item, "", r.path("vips") + ": expected an IPv4 or IPv6 address, found " +
+                r.error_in(item, "vips", "expected an IPv4 or IPv6 address, found " +
                                       (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
                 continue;
             }

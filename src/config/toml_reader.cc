@@ -1,6 +1,7 @@
 #include "config/toml_reader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 
 namespace meshgate::config {
@@ -66,6 +67,7 @@ Diagnostic located(const toml::value& at, std::string_view key, Diagnostic::Seve
     const auto& line = loc.line_str();
     if (!key.empty() && d.column > 1) {
         auto pos = line.rfind(std::string(key), d.column - 1);
+        if (pos != std::string::npos && pos > 0 && line[pos - 1] == '"') --pos;  // a quoted key
         if (pos != std::string::npos) d.column = static_cast<uint32_t>(pos + 1);
     }
     d.key = std::move(path);
@@ -76,8 +78,21 @@ Diagnostic located(const toml::value& at, std::string_view key, Diagnostic::Seve
 TableReader::TableReader(const toml::value& table, std::string path, Diagnostics& diagnostics)
     : table_(table), path_(std::move(path)), diagnostics_(diagnostics) {}
 
+namespace {
+
+// A key as TOML would write it in a dotted path: bare when it can be, quoted otherwise.
+std::string key_text(std::string_view key) {
+    const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '[' || c == ']';
+    });
+    return bare ? std::string(key) : "\"" + std::string(key) + "\"";
+}
+
+}  // namespace
+
 std::string TableReader::path(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    if (key.empty()) return path_;
+    return path_.empty() ? key_text(key) : path_ + "." + key_text(key);
 }
 
 bool TableReader::has(std::string_view key) const { return find(key) != nullptr; }
@@ -99,6 +114,10 @@ void TableReader::warning(const toml::value& at, std::string_view key, std::stri
 
 void TableReader::error_here(std::string_view key, std::string message) {
     diagnostics_.add(located(table_, "", Diagnostic::Severity::error, path(key), std::move(message)));
+}
+
+void TableReader::error_in(const toml::value& item, std::string_view array_key, std::string message) {
+    diagnostics_.add(located(item, "", Diagnostic::Severity::error, path(array_key), std::move(message)));
 }
 
 std::optional<std::string> TableReader::string(std::string_view key, bool required) {
@@ -173,7 +192,7 @@ std::optional<std::vector<std::string>> TableReader::strings(std::string_view ke
     std::vector<std::string> out;
     for (const auto& item : *items) {
         if (!item.is_string()) {
-            error(item, "", "expected an array of strings, found " + type_name(item) + " in " + path(key));
+            error_in(item, key, "expected an array of strings, found " + type_name(item));
             return std::nullopt;
         }
         out.push_back(item.as_string().str);
@@ -236,7 +255,7 @@ const toml::array* TableReader::tables(std::string_view key) {
     if (!items) return nullptr;
     for (const auto& item : *items) {
         if (!item.is_table()) {
-            error(item, "", "expected an array of tables in " + path(key) + ", found " + type_name(item));
+            error_in(item, key, "expected an array of tables, found " + type_name(item));
             return nullptr;
         }
     }

@@ -47,6 +47,7 @@ public:
     void error(const toml::value& at, std::string_view key, std::string message);
     void warning(const toml::value& at, std::string_view key, std::string message);
     void error_here(std::string_view key, std::string message);  // at the table itself
+    void error_in(const toml::value& item, std::string_view array_key, std::string message);  // an array item
     // Reports every key of the table nobody asked for.
     void finish();
 

@@ -23,6 +23,7 @@ FlowCounts simulate_flows(const Config& config, const lb::ServicePlan& plan, uin
     const auto& hop = plan.hops.front();
     SplitMix random{seed};
     const IpAddress fallback_vip = IpAddress::v4(0xc6336401);  // 198.51.100.1: a service with no VIP
+    std::map<uint32_t, uint64_t> per_id;
     for (uint64_t i = 0; i < flows; ++i) {
         lb::FlowKey key;
         uint64_t r = random.next();
@@ -39,8 +40,10 @@ FlowCounts simulate_flows(const Config& config, const lb::ServicePlan& plan, uin
             ++counts.refused;
             continue;
         }
-        ++counts.per_endpoint[lb::endpoint_key(config, config.endpoints[id])];
+        ++per_id[id];
     }
+    const auto* target = config.find_service(hop.target);
+    for (const auto& [id, n] : per_id) counts.per_endpoint[lb::endpoint_key(config, *target, config.endpoints[id])] = n;
     return counts;
 }
 

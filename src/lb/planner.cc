@@ -16,14 +16,22 @@ std::vector<EndpointHealth> declared_health(const Config& config) {
     return health;
 }
 
-uint16_t endpoint_port(const Config& config, const Endpoint& endpoint) {
-    if (endpoint.port) return *endpoint.port;
-    const auto* service = config.find_service(endpoint.service);
-    return service && !service->ports.empty() ? service->ports.front().target_port : 0;
+EndpointIndex::EndpointIndex(const Config& config) {
+    for (uint32_t id = 0; id < config.endpoints.size(); ++id) by_service_[config.endpoints[id].service].push_back(id);
 }
 
-std::string endpoint_key(const Config& config, const Endpoint& endpoint) {
-    if (endpoint.address) return SocketAddress{*endpoint.address, endpoint_port(config, endpoint)}.to_string();
+const std::vector<uint32_t>& EndpointIndex::of(const std::string& service) const {
+    auto it = by_service_.find(service);
+    return it == by_service_.end() ? none_ : it->second;
+}
+
+uint16_t endpoint_port(const Service& service, const Endpoint& endpoint) {
+    if (endpoint.port) return *endpoint.port;
+    return service.ports.empty() ? 0 : service.ports.front().target_port;
+}
+
+std::string endpoint_key(const Config& config, const Service& service, const Endpoint& endpoint) {
+    if (endpoint.address) return SocketAddress{*endpoint.address, endpoint_port(service, endpoint)}.to_string();
     for (const auto& g : config.network_gateways) {
         if (g.network == endpoint.locality.network) {
             return endpoint.locality.network + "@" + SocketAddress{g.address, g.port}.to_string();
@@ -98,7 +106,7 @@ std::vector<uint32_t> choice_weights(const std::vector<size_t>& members,
     return out;
 }
 
-HopPlan plan_hop(const Config& config, const std::vector<EndpointHealth>& health,
+HopPlan plan_hop(const Config& config, const EndpointIndex& index, const std::vector<EndpointHealth>& health,
                  const Service& target, Hop hop, std::vector<std::string>& warnings) {
     HopPlan plan;
     plan.hop = hop;
@@ -111,12 +119,11 @@ HopPlan plan_hop(const Config& config, const std::vector<EndpointHealth>& health
 
     std::vector<Candidate> candidates;
     std::vector<const Endpoint*> endpoints;
-    for (uint32_t id = 0; id < config.endpoints.size(); ++id) {
+    for (uint32_t id : index.of(plan.target)) {
         const auto& e = config.endpoints[id];
-        if (e.service != plan.target) continue;
         auto eligibility = endpoint_eligibility(e, config, scope);
         if (eligibility != Eligibility::eligible) {
-            plan.excluded.push_back({id, endpoint_key(config, e), describe(eligibility)});
+            plan.excluded.push_back({id, endpoint_key(config, target, e), describe(eligibility)});
             continue;
         }
         candidates.push_back({id, &e});
@@ -136,14 +143,14 @@ HopPlan plan_hop(const Config& config, const std::vector<EndpointHealth>& health
     for (size_t i = 0; i < candidates.size(); ++i) {
         const auto& e = *candidates[i].endpoint;
         if (!assignment.level[i]) {
-            plan.excluded.push_back({candidates[i].id, endpoint_key(config, e), assignment.dropped_reason[i]});
+            plan.excluded.push_back({candidates[i].id, endpoint_key(config, target, e), assignment.dropped_reason[i]});
             continue;
         }
         const auto& h = health[candidates[i].id];
         PlannedEndpoint pe;
         pe.id = candidates[i].id;
-        pe.key = endpoint_key(config, e);
-        pe.port = endpoint_port(config, e);
+        pe.key = endpoint_key(config, target, e);
+        pe.port = endpoint_port(target, e);
         pe.weight = e.weight;
         if (!h.declared_healthy && !target.publish_not_ready_addresses) pe.health_reason = "declared unhealthy";
         else if (h.check_down) pe.health_reason = "failing health checks";
@@ -190,7 +197,7 @@ HopPlan plan_hop(const Config& config, const std::vector<EndpointHealth>& health
         choice.weights = choice_weights(members, candidates, assignment, healthy, config.lb.overprovisioning_factor);
         for (size_t m : members) {
             choice.endpoints.push_back(candidates[m].id);
-            choice.keys.push_back(endpoint_key(config, *candidates[m].endpoint));
+            choice.keys.push_back(endpoint_key(config, target, *candidates[m].endpoint));
         }
         for (size_t k = 0; k < choice.endpoints.size(); ++k) {
             planned[choice.endpoints[k]]->effective_weight = choice.weights[k];
@@ -220,6 +227,11 @@ HopPlan plan_hop(const Config& config, const std::vector<EndpointHealth>& health
 
 ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>& health,
                          uint32_t service_index) {
+    return plan_service(config, EndpointIndex(config), health, service_index);
+}
+
+ServicePlan plan_service(const Config& config, const EndpointIndex& index,
+                         const std::vector<EndpointHealth>& health, uint32_t service_index) {
     const auto& service = config.services[service_index];
     ServicePlan sp;
     sp.service_index = service_index;
@@ -228,8 +240,10 @@ ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>
     sp.hostnames = hostnames(service, config.node, sp.scope);
     sp.warnings = sp.scope.warnings;
     if (sp.scope.scope == ServiceScope::unset) {
-        const bool remote = std::any_of(config.endpoints.begin(), config.endpoints.end(), [&](const Endpoint& e) {
-            return e.service == sp.service && endpoint_cluster(e, config.node) != config.node.cluster;
+        const auto& ids = index.of(sp.service);
+        const bool remote = std::any_of(ids.begin(), ids.end(), [&](uint32_t id) {
+            const auto& cluster = config.endpoints[id].locality.cluster;
+            return !cluster.empty() && cluster != config.node.cluster;
         });
         if (remote) {
             sp.warnings.push_back("endpoints in other clusters are not addressable: the service has no " +
@@ -238,19 +252,20 @@ ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>
     }
     if (!service.waypoint.empty()) {
         if (const auto* waypoint = config.find_service(service.waypoint)) {
-            sp.hops.push_back(plan_hop(config, health, *waypoint, Hop::waypoint, sp.warnings));
+            sp.hops.push_back(plan_hop(config, index, health, *waypoint, Hop::waypoint, sp.warnings));
         } else {
             sp.warnings.push_back("waypoint " + service.waypoint + " is not a known service");
         }
     }
-    sp.hops.push_back(plan_hop(config, health, service, Hop::backend, sp.warnings));
+    sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, sp.warnings));
     return sp;
 }
 
 Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health) {
     Plan plan;
     plan.services.reserve(config.services.size());
-    for (uint32_t i = 0; i < config.services.size(); ++i) plan.services.push_back(plan_service(config, health, i));
+    const EndpointIndex index(config);
+    for (uint32_t i = 0; i < config.services.size(); ++i) plan.services.push_back(plan_service(config, index, health, i));
     for (const auto& rule : config.destination_rules) {
         const bool used = std::any_of(config.services.begin(), config.services.end(),
                                       [&](const Service& s) { return find_destination_rule(config, s) == &rule; });

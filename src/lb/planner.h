@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.h"
@@ -72,8 +73,22 @@ struct Plan {
     std::vector<std::string> warnings;  // not tied to one service
 };
 
+// Endpoint ids of each service, made once per Config so that planning stays linear in its size.
+class EndpointIndex {
+public:
+    explicit EndpointIndex(const Config& config);
+    const std::vector<uint32_t>& of(const std::string& service) const;
+
+private:
+    std::unordered_map<std::string, std::vector<uint32_t>> by_service_;
+    std::vector<uint32_t> none_;
+};
+
 // The whole decision for every service: pure, deterministic, no I/O.
 Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health);
+ServicePlan plan_service(const Config& config, const EndpointIndex& index,
+                         const std::vector<EndpointHealth>& health, uint32_t service_index);
+// The same for one service, indexing the endpoints first.
 ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>& health,
                          uint32_t service_index);
 
@@ -81,7 +96,8 @@ ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>
 const DestinationRule* find_destination_rule(const Config& config, const Service& service);
 
 // "10.1.0.11:9080", "[fd00::1]:80", or "net-2@10.30.0.5:15008" for a remote network.
-std::string endpoint_key(const Config& config, const Endpoint& endpoint);
-uint16_t endpoint_port(const Config& config, const Endpoint& endpoint);
+std::string endpoint_key(const Config& config, const Service& service, const Endpoint& endpoint);
+// The endpoint's own port, else the target port of the service's first port.
+uint16_t endpoint_port(const Service& service, const Endpoint& endpoint);
 
 }  // namespace meshgate::lb

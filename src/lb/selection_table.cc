@@ -6,6 +6,7 @@ namespace meshgate::lb {
 
 SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_t maglev_size) {
     SelectionTable st;
+    std::map<uint32_t, double> share;
     uint32_t bucket = 0;
     for (const auto& choice : choices) {
         if (choice.percent == 0) continue;
@@ -23,20 +24,15 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
             for (size_t s = 0; s < slots.size(); ++s) slots[s] = choice.endpoints[maglev.slots()[s]];
             table = static_cast<uint8_t>(st.tables_.size());
             st.tables_.push_back(std::move(slots));
-            st.table_percent_.push_back(choice.percent);
+            const auto counts = maglev.slot_counts(backends.size());
+            for (size_t i = 0; i < counts.size(); ++i) {
+                if (counts[i] > 0) share[choice.endpoints[i]] += choice.percent / 100.0 * counts[i] / maglev_size;
+            }
         }
         for (uint32_t i = 0; i < choice.percent && bucket < 100; ++i) st.bucket_table_[bucket++] = table;
     }
+    st.shares_.assign(share.begin(), share.end());
     return st;
-}
-
-std::vector<std::pair<uint32_t, double>> SelectionTable::shares() const {
-    std::map<uint32_t, double> share;
-    for (size_t t = 0; t < tables_.size(); ++t) {
-        const double per_slot = table_percent_[t] / 100.0 / static_cast<double>(tables_[t].size());
-        for (uint32_t id : tables_[t]) share[id] += per_slot;
-    }
-    return {share.begin(), share.end()};
 }
 
 size_t SelectionTable::memory_bytes() const {

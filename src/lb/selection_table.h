@@ -35,7 +35,7 @@ public:
     }
 
     // Fraction of flows (0..1) each endpoint id receives, from the actual slot counts.
-    std::vector<std::pair<uint32_t, double>> shares() const;
+    const std::vector<std::pair<uint32_t, double>>& shares() const { return shares_; }
     size_t table_count() const { return tables_.size(); }
     size_t memory_bytes() const;
 
@@ -43,7 +43,7 @@ private:
     static constexpr uint8_t no_table = 0xff;
     std::array<uint8_t, 100> bucket_table_;
     std::vector<std::vector<uint32_t>> tables_;  // slot → endpoint id
-    std::vector<uint32_t> table_percent_;
+    std::vector<std::pair<uint32_t, double>> shares_;  // endpoint id → fraction, sorted by id
 };
 
 }  // namespace meshgate::lb
