@@ -110,34 +110,14 @@ void read_port(const toml::value& table, const std::string& path, Config& config
     PortConfig port;
     if (auto v = r.string("name", true)) port.name = *v;
     if (auto v = r.string("device", true)) port.device = *v;
-    if (const auto* items = r.array("addresses")) {
-        for (const auto& item : *items) {
-            auto prefix = item.is_string() ? IpPrefix::parse(item.as_string().str) : std::nullopt;
-            if (!prefix) {
-                r.error_in(item, "addresses", "expected an address with a prefix length such as \"10.10.0.2/24\", found " +
-                                      (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
-                continue;
-            }
-            port.addresses.push_back(*prefix);
-        }
-    }
+    port.addresses = r.prefixes("addresses");
     port.gateway = r.address("gateway");
     if (port.gateway) {
         bool on_link = false;
         for (const auto& p : port.addresses) on_link = on_link || p.contains(*port.gateway);
         if (!on_link) r.error(*r.find("gateway"), "gateway", "the gateway " + port.gateway->to_string() + " is on none of this port's addresses");
     }
-    if (const auto* items = r.array("snat")) {
-        for (const auto& item : *items) {
-            auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
-            if (!a) {
-                r.error_in(item, "snat", "expected an IPv4 or IPv6 address, found " +
-                                      (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
-                continue;
-            }
-            port.snat.push_back(*a);
-        }
-    }
+    port.snat = r.addresses("snat");
     r.finish();
     for (const auto& other : config.dataplane.ports) {
         if (!port.name.empty() && other.name == port.name) r.error(*r.find("name"), "name", "a port named \"" + port.name + "\" is already defined");

@@ -61,17 +61,7 @@ void read_service(const toml::value& table, const std::string& path, ServiceKind
     } else {
         s.traffic_distribution = r.string("traffic_distribution");
     }
-    if (const auto* items = r.array("vips")) {
-        for (const auto& item : *items) {
-            auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
-            if (!a) {
-                r.error_in(item, "vips", "expected an IPv4 or IPv6 address, found " +
-                                      (item.is_string() ? "\"" + item.as_string().str + "\"" : type_name(item)));
-                continue;
-            }
-            s.vips.push_back(*a);
-        }
-    }
+    s.vips = r.addresses("vips");
     read_ports(r, s, diagnostics);
     if (auto v = r.choice("internal_traffic_policy", {"Cluster", "Local"})) {
         s.internal_traffic_policy = *v == 0 ? InternalTrafficPolicy::cluster : InternalTrafficPolicy::local;

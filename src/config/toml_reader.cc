@@ -200,6 +200,38 @@ std::optional<std::vector<std::string>> TableReader::strings(std::string_view ke
     return out;
 }
 
+namespace {
+
+std::string found(const toml::value& v) {
+    return v.is_string() ? "\"" + v.as_string().str + "\"" : type_name(v);
+}
+
+}  // namespace
+
+std::vector<IpAddress> TableReader::addresses(std::string_view key) {
+    std::vector<IpAddress> out;
+    const auto* items = array(key);
+    if (!items) return out;
+    for (const auto& item : *items) {
+        auto a = item.is_string() ? IpAddress::parse(item.as_string().str) : std::nullopt;
+        if (a) out.push_back(*a);
+        else error_in(item, key, "expected an IPv4 or IPv6 address, found " + found(item));
+    }
+    return out;
+}
+
+std::vector<IpPrefix> TableReader::prefixes(std::string_view key) {
+    std::vector<IpPrefix> out;
+    const auto* items = array(key);
+    if (!items) return out;
+    for (const auto& item : *items) {
+        auto p = item.is_string() ? IpPrefix::parse(item.as_string().str) : std::nullopt;
+        if (p) out.push_back(*p);
+        else error_in(item, key, "expected an address with a prefix length such as \"10.10.0.2/24\", found " + found(item));
+    }
+    return out;
+}
+
 std::optional<Labels> TableReader::string_map(std::string_view key) {
     const auto* t = table(key);
     if (!t) return std::nullopt;

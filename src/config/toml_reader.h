@@ -31,6 +31,9 @@ public:
     std::optional<Duration> duration(std::string_view key);
     std::optional<IpAddress> address(std::string_view key, bool required = false);
     std::optional<std::vector<std::string>> strings(std::string_view key);
+    // Arrays of addresses ("10.0.0.1") and of prefixes ("10.0.0.2/24"); bad items are reported.
+    std::vector<IpAddress> addresses(std::string_view key);
+    std::vector<IpPrefix> prefixes(std::string_view key);
     std::optional<Labels> string_map(std::string_view key);
     // One of `choices`, compared exactly; returns its index.
     std::optional<size_t> choice(std::string_view key, std::initializer_list<const char*> choices);

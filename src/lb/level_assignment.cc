@@ -10,40 +10,16 @@ namespace meshgate::lb {
 
 namespace {
 
-const char* scope_name(Scope s) {
-    switch (s) {
-        case Scope::network: return "network";
-        case Scope::region: return "region";
-        case Scope::zone: return "zone";
-        case Scope::subzone: return "subzone";
-        case Scope::node: return "node";
-        case Scope::cluster: return "cluster";
-    }
-    return "";
-}
-
-bool same(Scope s, const Locality& a, const Locality& b) {
-    switch (s) {
-        case Scope::network: return a.network == b.network;
-        case Scope::region: return a.region == b.region;
-        case Scope::zone: return a.zone == b.zone;
-        case Scope::subzone: return a.subzone == b.subzone;
-        case Scope::node: return a.node == b.node;
-        case Scope::cluster: return a.cluster == b.cluster;
-    }
-    return false;
-}
-
 // "same network, region; other zone": what the prefix rank of a level means.
 std::string describe_rank(const Locality& selector, const Locality& endpoint, const ScopePolicy& policy) {
     if (policy.scopes.empty()) return "all eligible endpoints";
     std::string same_part, other_part;
     for (size_t i = 0; i < policy.scopes.size(); ++i) {
         Scope s = policy.scopes[i];
-        if (same(s, selector, endpoint)) {
-            same_part += (same_part.empty() ? "same " : ", ") + std::string(scope_name(s));
+        if (scope_matches(s, selector, endpoint)) {
+            same_part += (same_part.empty() ? "same " : ", ") + std::string(to_string(s));
         } else {
-            other_part += (other_part.empty() ? "other " : ", ") + std::string(scope_name(s));
+            other_part += (other_part.empty() ? "other " : ", ") + std::string(to_string(s));
             if (!(i == 0 && s == Scope::network)) break;
         }
     }
@@ -51,12 +27,16 @@ std::string describe_rank(const Locality& selector, const Locality& endpoint, co
     return other_part.empty() ? same_part : same_part + "; " + other_part;
 }
 
-const char* describe_locality_priority(uint32_t p) {
+std::string describe_locality_priority(uint32_t p, const LocalityLbSetting& setting, const Locality& proxy) {
     switch (p) {
         case 0: return "same region, zone, subzone";
         case 1: return "same region and zone";
         case 2: return "same region";
-        case 3: return "other region";
+        case 3:
+            for (const auto& rule : setting.failover) {
+                if (rule.from == proxy.region) return "failover region " + rule.to;
+            }
+            return "other region";
         default: return "other region, not the failover target";
     }
 }
@@ -157,7 +137,7 @@ LevelAssignment by_failover(const Config& config, const LocalityLbSetting& setti
         if (a.level_why.size() <= level) a.level_why.resize(level + 1);
         if (!a.level_why[level].empty()) continue;
         if (setting.failover_priority.empty()) {
-            a.level_why[level] = describe_locality_priority(*raw[i]);
+            a.level_why[level] = describe_locality_priority(*raw[i], setting, proxy);
         } else {
             a.level_why[level] = "failover_priority value " + std::to_string(*raw[i]);
         }

@@ -20,9 +20,19 @@ ScopePolicy scope_policy(TrafficMode mode) {
     return {{}, false};
 }
 
-namespace {
+const char* to_string(Scope scope) {
+    switch (scope) {
+        case Scope::network: return "network";
+        case Scope::region: return "region";
+        case Scope::zone: return "zone";
+        case Scope::subzone: return "subzone";
+        case Scope::node: return "node";
+        case Scope::cluster: return "cluster";
+    }
+    return "";
+}
 
-bool matches(Scope scope, const Locality& a, const Locality& b) {
+bool scope_matches(Scope scope, const Locality& a, const Locality& b) {
     switch (scope) {
         case Scope::network: return a.network == b.network;
         case Scope::region: return a.region == b.region;
@@ -34,8 +44,6 @@ bool matches(Scope scope, const Locality& a, const Locality& b) {
     return false;
 }
 
-}  // namespace
-
 std::optional<uint32_t> ztunnel_rank(const Locality& selector, const Locality& endpoint,
                                      const ScopePolicy& policy) {
     const auto& scopes = policy.scopes;
@@ -43,7 +51,7 @@ std::optional<uint32_t> ztunnel_rank(const Locality& selector, const Locality& e
     uint32_t rank = 0;
     uint32_t adjust = 0;
     for (Scope scope : scopes) {
-        bool m = matches(scope, selector, endpoint);
+        bool m = scope_matches(scope, selector, endpoint);
         if (scope == Scope::network && network_first) {
             // A network mismatch does not end the prefix; it only withholds the bonus that
             // puts every same-network endpoint above every other-network one.

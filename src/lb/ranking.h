@@ -11,6 +11,10 @@ namespace meshgate::lb {
 
 enum class Scope : uint8_t { network, region, zone, subzone, node, cluster };
 
+const char* to_string(Scope scope);
+// Whether two localities agree on one scope (plain string equality; "" equals "").
+bool scope_matches(Scope scope, const Locality& a, const Locality& b);
+
 // A mode as ztunnel encodes it: an ordered scope list, FAILOVER or STRICT.
 struct ScopePolicy {
     std::vector<Scope> scopes;
