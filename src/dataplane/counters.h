@@ -1,0 +1,45 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/packet.h"
+
+namespace meshgate::dataplane {
+
+// A counter written by one worker and read by the control thread. Increments are a plain
+// load and store (no lock prefix): only the owner writes.
+class Counter {
+public:
+    void add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void sub(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+    uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> value_{0};
+};
+
+struct EndpointCounters {
+    Counter packets;
+    Counter bytes;
+    Counter new_flows;
+    Counter active_flows;
+};
+
+struct alignas(64) WorkerCounters {
+    Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
+    Counter new_flows, expired_flows, active_flows;
+    Counter handoff_out, handoff_in, exception_packets;
+    Counter arp_replies, icmp_echo_replies, tcp_resets;
+    Counter drops[static_cast<size_t>(Drop::count_)];
+    // By endpoint id of the snapshot that created the flow, and by service index.
+    std::vector<EndpointCounters> endpoints;
+    std::vector<EndpointCounters> services;
+
+    explicit WorkerCounters(size_t max_endpoints = 0, size_t max_services = 0)
+        : endpoints(max_endpoints), services(max_services) {}
+    void drop(Drop reason) { drops[static_cast<size_t>(reason)].add(); }
+};
+
+}  // namespace meshgate::dataplane

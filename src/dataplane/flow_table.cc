@@ -1,0 +1,71 @@
+#include "dataplane/flow_table.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include <stdexcept>
+
+namespace meshgate::dataplane {
+
+namespace {
+// Data stored in rte_hash: flow slot and direction in one pointer-sized value.
+void* encode(uint32_t slot, FlowTable::Direction d) {
+    return reinterpret_cast<void*>((uintptr_t{slot} << 1) | (d == FlowTable::Direction::reverse ? 1u : 0u));
+}
+}  // namespace
+
+FlowTable::FlowTable(const std::string& name, uint32_t capacity, int socket) : flows_(capacity) {
+    rte_hash_parameters params{};
+    params.name = name.c_str();
+    params.entries = capacity * 2;  // two tuples per flow
+    params.key_len = sizeof(FlowTuple);
+    params.hash_func = rte_hash_crc;
+    params.socket_id = socket;
+    // Extendable buckets: an insert never fails below `entries` (no cuckoo dead ends).
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+    hash_ = rte_hash_create(&params);
+    if (!hash_) throw std::runtime_error("flow table " + name + ": " + rte_strerror(rte_errno));
+    free_.reserve(capacity);
+    for (uint32_t i = capacity; i > 0; --i) free_.push_back(i - 1);
+}
+
+FlowTable::~FlowTable() { rte_hash_free(hash_); }
+
+Flow* FlowTable::lookup(const FlowTuple& tuple, Direction& direction) const {
+    void* data = nullptr;
+    if (rte_hash_lookup_data(hash_, &tuple, &data) < 0) return nullptr;
+    const auto value = reinterpret_cast<uintptr_t>(data);
+    direction = (value & 1) ? Direction::reverse : Direction::forward;
+    return const_cast<Flow*>(&flows_[value >> 1]);
+}
+
+bool FlowTable::contains(const FlowTuple& tuple) const { return rte_hash_lookup(hash_, &tuple) >= 0; }
+
+Flow* FlowTable::insert(const FlowTuple& forward, const FlowTuple& reverse) {
+    if (free_.empty()) return nullptr;
+    const uint32_t slot = free_.back();
+    if (rte_hash_add_key_data(hash_, &forward, encode(slot, Direction::forward)) < 0) return nullptr;
+    if (rte_hash_add_key_data(hash_, &reverse, encode(slot, Direction::reverse)) < 0) {
+        rte_hash_del_key(hash_, &forward);
+        return nullptr;
+    }
+    free_.pop_back();
+    Flow& flow = flows_[slot];
+    flow = Flow{};
+    flow.forward = forward;
+    flow.reverse = reverse;
+    flow.in_use = true;
+    ++size_;
+    return &flow;
+}
+
+void FlowTable::remove(Flow* flow) {
+    rte_hash_del_key(hash_, &flow->forward);
+    rte_hash_del_key(hash_, &flow->reverse);
+    flow->in_use = false;
+    free_.push_back(static_cast<uint32_t>(flow - flows_.data()));
+    --size_;
+}
+
+}  // namespace meshgate::dataplane

@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+#include "core/duration.h"
+#include "dataplane/address_key.h"
+
+struct rte_hash;
+
+namespace meshgate::dataplane {
+
+// One direction of a flow as its packets arrive at meshgate: the rte_hash key.
+struct FlowTuple {
+    uint8_t source[16];
+    uint8_t destination[16];
+    rte_be16_t source_port;
+    rte_be16_t destination_port;
+    uint8_t protocol;
+    uint8_t family;
+    uint8_t pad[2];
+};
+static_assert(sizeof(FlowTuple) == 40);
+
+enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
+
+// Per-state idle timeouts, in TSC cycles once converted by the worker.
+struct FlowTimeouts {
+    Duration tcp_syn = std::chrono::seconds(10);
+    Duration tcp_established = std::chrono::minutes(15);
+    Duration tcp_closing = std::chrono::seconds(60);
+    Duration tcp_closed = std::chrono::seconds(10);
+    Duration udp = std::chrono::seconds(60);
+};
+
+// A pinned, full-NAT'ed flow. `forward` arrives client → VIP, `reverse` endpoint → SNAT;
+// each direction's rewrite takes its new addresses from the other tuple.
+struct Flow {
+    FlowTuple forward;
+    FlowTuple reverse;
+    uint64_t last_seen = 0;  // TSC
+    uint32_t endpoint = 0;   // endpoint id in the snapshot that created the flow
+    uint32_t service = 0;    // VIP entry index
+    uint16_t client_port = 0;    // ethdev port towards the client
+    uint16_t endpoint_port = 0;  // ethdev port towards the endpoint
+    rte_ether_addr client_mac{};     // the hop the client's packets came from
+    rte_ether_addr endpoint_mac{};   // next hop towards the endpoint
+    AddressKey endpoint_next_hop{};
+    uint64_t neighbour_generation = 0;
+    FlowState state = FlowState::udp;
+    bool in_use = false;
+};
+
+// A worker's flow table: bounded, owned by one lcore, no locks. Both tuples of a flow map to
+// the same record. When full, new flows are refused (existing flows are never evicted);
+// idle flows leave through expire(), a few slots per poll loop.
+class FlowTable {
+public:
+    enum class Direction : uint8_t { forward, reverse };
+
+    FlowTable(const std::string& name, uint32_t capacity, int socket);
+    ~FlowTable();
+    FlowTable(const FlowTable&) = delete;
+    FlowTable& operator=(const FlowTable&) = delete;
+
+    Flow* lookup(const FlowTuple& tuple, Direction& direction) const;
+    bool contains(const FlowTuple& tuple) const;
+    // nullptr when the table is full.
+    Flow* insert(const FlowTuple& forward, const FlowTuple& reverse);
+    void remove(Flow* flow);
+    // Looks at up to `budget` slots from where the last call stopped and removes the flows idle
+    // longer than their state's timeout, calling `on_expire(flow)` for each first.
+    template <typename OnExpire>
+    uint32_t expire(uint64_t now, uint32_t budget, const uint64_t timeout_cycles[5], OnExpire&& on_expire) {
+        uint32_t removed = 0;
+        const uint32_t n = capacity();
+        for (uint32_t i = 0; i < budget && i < n; ++i) {
+            Flow& flow = flows_[sweep_];
+            sweep_ = sweep_ + 1 == n ? 0 : sweep_ + 1;
+            if (!flow.in_use || now - flow.last_seen <= timeout_cycles[static_cast<size_t>(flow.state)]) continue;
+            on_expire(flow);
+            remove(&flow);
+            ++removed;
+        }
+        return removed;
+    }
+
+    uint32_t size() const { return size_; }
+    uint32_t capacity() const { return static_cast<uint32_t>(flows_.size()); }
+    template <typename F>
+    void for_each(F&& f) const {
+        for (const auto& flow : flows_) {
+            if (flow.in_use) f(flow);
+        }
+    }
+
+private:
+    rte_hash* hash_ = nullptr;
+    std::vector<Flow> flows_;
+    std::vector<uint32_t> free_;  // stack of free slots
+    uint32_t size_ = 0;
+    uint32_t sweep_ = 0;
+};
+
+}  // namespace meshgate::dataplane

@@ -1,0 +1,166 @@
+#include "dataplane/snapshot.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include <atomic>
+#include <stdexcept>
+
+#include "core/hash.h"
+
+namespace meshgate::dataplane {
+
+namespace {
+
+// rte_hash names are global to the process; every table gets a new one.
+std::string unique_name(const char* kind) {
+    static std::atomic<uint64_t> next{0};
+    return std::string(kind) + "_" + std::to_string(next++);
+}
+
+rte_hash* make_hash(const char* kind, uint32_t entries, uint32_t key_length) {
+    const auto name = unique_name(kind);
+    rte_hash_parameters params{};
+    params.name = name.c_str();
+    params.entries = std::max<uint32_t>(entries * 2, 64);
+    params.key_len = key_length;
+    params.hash_func = rte_hash_crc;
+    params.socket_id = SOCKET_ID_ANY;
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+    rte_hash* h = rte_hash_create(&params);
+    if (!h) throw std::runtime_error(name + ": " + rte_strerror(rte_errno));
+    return h;
+}
+
+}  // namespace
+
+Neighbours::Neighbours(uint64_t generation, const std::vector<NeighbourEntry>& entries) : generation_(generation) {
+    hash_ = make_hash("neigh", static_cast<uint32_t>(entries.size()), sizeof(Key));
+    for (const auto& e : entries) macs_.push_back(e.mac);
+    // Data pointers index macs_, which no longer moves.
+    for (size_t i = 0; i < entries.size(); ++i) {
+        Key key{entries[i].address, entries[i].port, {}};
+        rte_hash_add_key_data(hash_, &key, &macs_[i]);
+    }
+}
+
+Neighbours::~Neighbours() { rte_hash_free(hash_); }
+
+const rte_ether_addr* Neighbours::find(uint16_t port, const AddressKey& address) const {
+    Key key{address, port, {}};
+    void* data = nullptr;
+    if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
+    return static_cast<const rte_ether_addr*>(data);
+}
+
+LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
+    : config_(std::move(config)), plan_(std::move(plan)), ports_(std::move(ports)) {
+    size_t vip_count = 0;
+    for (const auto& s : config_.services) vip_count += s.vips.size() * s.ports.size();
+    vip_hash_ = make_hash("vips", static_cast<uint32_t>(vip_count), sizeof(VipKey));
+
+    // Owned addresses: the node's, the VIPs, the SNAT pools.
+    std::map<std::pair<uint8_t, std::array<uint8_t, 16>>, uint8_t> roles;
+    auto own = [&](const IpAddress& a, AddressRole role) {
+        auto k = AddressKey::from(a);
+        std::array<uint8_t, 16> bytes;
+        std::memcpy(bytes.data(), k.address, 16);
+        roles[{k.family, bytes}] |= role;
+    };
+    for (const auto& p : ports_) {
+        for (const auto& prefix : p.prefixes) own(prefix.address, role_node);
+        for (const auto& a : p.snat) own(a, role_snat);
+    }
+
+    vips_.reserve(vip_count);
+    for (const auto& sp : plan_.services) {
+        const auto& service = config_.services[sp.service_index];
+        for (const auto& vip : service.vips) {
+            own(vip, role_vip);
+            for (const auto& port : service.ports) {
+                VipKey key{};
+                std::memcpy(key.address, vip.bytes().data(), 16);
+                key.port = rte_cpu_to_be_16(port.port);
+                key.protocol = port.protocol == Protocol::tcp ? 6 : 17;
+                key.family = vip.is_v4() ? 4 : 6;
+                vips_.push_back({sp.service_index, &sp.hops.front().table, rte_cpu_to_be_16(port.target_port)});
+                rte_hash_add_key_data(vip_hash_, &key, reinterpret_cast<void*>(vips_.size() - 1));
+            }
+        }
+    }
+
+    role_hash_ = make_hash("roles", static_cast<uint32_t>(roles.size()), sizeof(AddressKey));
+    role_values_.reserve(roles.size());
+    for (const auto& [key, value] : roles) {
+        AddressKey k{};
+        k.family = key.first;
+        std::memcpy(k.address, key.second.data(), 16);
+        role_values_.push_back(value);
+        rte_hash_add_key_data(role_hash_, &k, reinterpret_cast<void*>(uintptr_t{role_values_.size() - 1}));
+    }
+
+    endpoints_.resize(config_.endpoints.size());
+    for (size_t id = 0; id < config_.endpoints.size(); ++id) {
+        const auto& e = config_.endpoints[id];
+        auto& t = endpoints_[id];
+        if (!e.address) continue;  // a remote network's gateway: HBONE only
+        t.address = AddressKey::from(*e.address);
+        t.port = e.port ? rte_cpu_to_be_16(*e.port) : 0;
+        if (auto r = route(t.address)) {
+            t.usable = true;
+            t.out_port = r->port;
+            t.next_hop = r->next_hop;
+        }
+    }
+}
+
+LbState::~LbState() {
+    rte_hash_free(vip_hash_);
+    rte_hash_free(role_hash_);
+}
+
+const VipEntry* LbState::find_vip(const VipKey& key) const {
+    void* data = nullptr;
+    if (rte_hash_lookup_data(vip_hash_, &key, &data) < 0) return nullptr;
+    return &vips_[reinterpret_cast<uintptr_t>(data)];
+}
+
+uint8_t LbState::roles(const AddressKey& address) const {
+    void* data = nullptr;
+    if (rte_hash_lookup_data(role_hash_, &address, &data) < 0) return 0;
+    return role_values_[reinterpret_cast<uintptr_t>(data)];
+}
+
+std::optional<Route> LbState::route(const AddressKey& destination) const {
+    const auto address = destination.to_address();
+    for (const auto& p : ports_) {
+        for (const auto& prefix : p.prefixes) {
+            if (prefix.contains(address)) return Route{p.port_id, destination};
+        }
+    }
+    for (const auto& p : ports_) {
+        if (p.gateway && p.gateway->is_v4() == (destination.family == 4)) return Route{p.port_id, AddressKey::from(*p.gateway)};
+    }
+    return std::nullopt;
+}
+
+const PortInfo* LbState::port(uint16_t port_id) const {
+    for (const auto& p : ports_) {
+        if (p.port_id == port_id) return &p;
+    }
+    return nullptr;
+}
+
+const IpAddress* LbState::snat_address(uint16_t port_id, uint8_t family, uint64_t hash) const {
+    const auto* p = port(port_id);
+    if (!p) return nullptr;
+    const IpAddress* candidates[16];
+    size_t n = 0;
+    for (const auto& a : p->snat) {
+        if ((a.is_v4() ? 4 : 6) == family && n < 16) candidates[n++] = &a;
+    }
+    return n == 0 ? nullptr : candidates[hash % n];
+}
+
+}  // namespace meshgate::dataplane

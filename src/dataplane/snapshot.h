@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rte_ether.h>
+
+#include "core/config.h"
+#include "dataplane/address_key.h"
+#include "lb/planner.h"
+
+struct rte_hash;
+
+namespace meshgate::dataplane {
+
+// What a VIP:port:protocol leads to.
+struct VipEntry {
+    uint32_t service = 0;                        // index in Config::services
+    const lb::SelectionTable* table = nullptr;  // the service's first hop
+    rte_be16_t target_port = 0;                  // network order
+};
+
+// Where an endpoint is reached: its address, port, and the route towards it.
+struct EndpointTarget {
+    bool usable = false;    // has an address this data plane can route to
+    AddressKey address{};
+    rte_be16_t port = 0;    // 0: the service port's target_port
+    uint16_t out_port = 0;  // ethdev port
+    AddressKey next_hop{};
+};
+
+enum AddressRole : uint8_t { role_node = 1, role_vip = 2, role_snat = 4 };
+
+// A data-plane port as the snapshot sees it.
+struct PortInfo {
+    uint16_t port_id = 0;
+    rte_ether_addr mac{};
+    std::vector<IpPrefix> prefixes;
+    std::optional<IpAddress> gateway;
+    std::vector<IpAddress> snat;
+};
+
+struct Route {
+    uint16_t port = 0;
+    AddressKey next_hop{};
+};
+
+struct NeighbourEntry {
+    uint16_t port = 0;
+    AddressKey address{};
+    rte_ether_addr mac{};
+};
+
+// Neighbours (ARP / ND) the control thread has learnt: (port, address) → MAC.
+class Neighbours {
+public:
+    Neighbours(uint64_t generation, const std::vector<NeighbourEntry>& entries);
+    ~Neighbours();
+    Neighbours(const Neighbours&) = delete;
+    Neighbours& operator=(const Neighbours&) = delete;
+    const rte_ether_addr* find(uint16_t port, const AddressKey& address) const;
+    uint64_t generation() const { return generation_; }
+
+private:
+    struct Key {
+        AddressKey address;
+        uint16_t port;
+        uint8_t pad[2];
+    };
+    uint64_t generation_;
+    rte_hash* hash_ = nullptr;
+    std::vector<rte_ether_addr> macs_;
+};
+
+// The load-balancing state of one configuration and plan, with its lookup tables.
+class LbState {
+public:
+    LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports);
+    ~LbState();
+    LbState(const LbState&) = delete;
+    LbState& operator=(const LbState&) = delete;
+
+    const VipEntry* find_vip(const VipKey& key) const;
+    uint8_t roles(const AddressKey& address) const;
+    std::optional<Route> route(const AddressKey& destination) const;
+    const EndpointTarget& endpoint(uint32_t id) const { return endpoints_[id]; }
+    const PortInfo* port(uint16_t port_id) const;
+    const std::vector<PortInfo>& ports() const { return ports_; }
+    const Config& config() const { return config_; }
+    const lb::Plan& plan() const { return plan_; }
+    // A SNAT address of `port` for `family`, chosen by `hash` among those there are.
+    const IpAddress* snat_address(uint16_t port, uint8_t family, uint64_t hash) const;
+
+private:
+    Config config_;
+    lb::Plan plan_;
+    std::vector<PortInfo> ports_;
+    std::vector<VipEntry> vips_;
+    std::vector<EndpointTarget> endpoints_;
+    rte_hash* vip_hash_ = nullptr;
+    rte_hash* role_hash_ = nullptr;
+    std::vector<uint8_t> role_values_;
+};
+
+// What the workers read: immutable, published by the control thread through one atomic
+// pointer, freed after an RCU grace period. Cheap to make: a new neighbour table or a new
+// plan shares the other half.
+struct Snapshot {
+    uint64_t generation = 0;
+    std::shared_ptr<const LbState> lb;
+    std::shared_ptr<const Neighbours> neighbours;
+};
+
+}  // namespace meshgate::dataplane

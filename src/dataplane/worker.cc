@@ -1,0 +1,153 @@
+// The poll loop and classification. NAT in worker_nat.cc, local answers in worker_local.cc.
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+namespace meshgate::dataplane {
+
+Worker::Worker(WorkerSetup setup)
+    : setup_(std::move(setup)),
+      flows_("flows_w" + std::to_string(setup_.id) + "_" + std::to_string(rte_rdtsc()), setup_.flow_capacity,
+             static_cast<int>(rte_socket_id())),
+      tx_(RTE_MAX_ETHPORTS) {
+    const double hz = static_cast<double>(rte_get_tsc_hz());
+    auto cycles = [&](Duration d) { return static_cast<uint64_t>(std::chrono::duration<double>(d).count() * hz); };
+    const auto& t = setup_.timeouts;
+    timeout_cycles_[static_cast<size_t>(FlowState::syn_sent)] = cycles(t.tcp_syn);
+    timeout_cycles_[static_cast<size_t>(FlowState::established)] = cycles(t.tcp_established);
+    timeout_cycles_[static_cast<size_t>(FlowState::closing)] = cycles(t.tcp_closing);
+    timeout_cycles_[static_cast<size_t>(FlowState::closed)] = cycles(t.tcp_closed);
+    timeout_cycles_[static_cast<size_t>(FlowState::udp)] = cycles(t.udp);
+    for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) {
+        if (rte_eth_dev_is_valid_port(port)) rte_eth_macaddr_get(port, &port_mac_[port]);
+    }
+}
+
+void Worker::run(const std::atomic<bool>& stop) {
+    rte_rcu_qsbr_thread_register(setup_.rcu, setup_.id);
+    rte_rcu_qsbr_thread_online(setup_.rcu, setup_.id);
+    while (!stop.load(std::memory_order_relaxed)) poll_once();
+    rte_rcu_qsbr_thread_offline(setup_.rcu, setup_.id);
+    rte_rcu_qsbr_thread_unregister(setup_.rcu, setup_.id);
+}
+
+void Worker::poll_once() {
+    const Snapshot& s = *setup_.snapshot->load(std::memory_order_acquire);
+    const uint64_t now = rte_rdtsc();
+    rte_mbuf* packets[burst];
+    for (const auto& q : setup_.rx) {
+        const uint16_t n = rte_eth_rx_burst(q.port, q.queue, packets, burst);
+        for (uint16_t i = 0; i < n; ++i) {
+            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
+            packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
+            handle(packets[i], s, now, false);
+        }
+    }
+    if (rte_ring* mine = setup_.handoff.empty() ? nullptr : setup_.handoff[setup_.id]) {
+        const unsigned n = rte_ring_sc_dequeue_burst(mine, reinterpret_cast<void**>(packets), burst, nullptr);
+        setup_.counters->handoff_in.add(n);
+        for (unsigned i = 0; i < n; ++i) handle(packets[i], s, now, true);
+    }
+    flush();
+    flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) {
+        setup_.counters->expired_flows.add();
+        release_flow(f);
+    });
+    rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
+}
+
+void Worker::handle(rte_mbuf* m, const Snapshot& s, uint64_t now, bool handed_off) {
+    auto& c = *setup_.counters;
+    if (!handed_off) {
+        c.rx_packets.add();
+        c.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+    }
+    PacketView v;
+    const bool nic_checked = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    const Drop d = parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), !nic_checked, v);
+    if (d == Drop::unsupported_ethertype) return to_exception_path(m);
+    if (d != Drop::none) return drop(m, d);
+    if (v.ethertype == ethertype_arp) return handle_arp(m, v, s);
+    handle_ip(m, v, s, now, handed_off);
+}
+
+void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, bool handed_off) {
+    if (v.has_ports()) {
+        FlowTuple tuple{};
+        std::memcpy(tuple.source, v.source_address(), v.address_size());
+        std::memcpy(tuple.destination, v.destination_address(), v.address_size());
+        tuple.source_port = *v.source_port();
+        tuple.destination_port = *v.destination_port();
+        tuple.protocol = v.protocol;
+        tuple.family = v.family;
+        FlowTable::Direction direction;
+        if (Flow* flow = flows_.lookup(tuple, direction)) {
+            if (direction == FlowTable::Direction::forward) return forward(m, v, *flow, s, now);
+            return reverse(m, v, *flow, s, now);
+        }
+        VipKey key{};
+        std::memcpy(key.address, tuple.destination, 16);
+        key.port = tuple.destination_port;
+        key.protocol = tuple.protocol;
+        key.family = tuple.family;
+        if (const VipEntry* vip = s.lb->find_vip(key)) return new_flow(m, v, tuple, *vip, s, now);
+    }
+    const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
+    if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles);
+    if ((roles & role_snat) && v.has_ports()) {
+        // A reply to a flow another worker owns: SNAT ports are split by worker.
+        const uint32_t owner = rte_be_to_cpu_16(*v.destination_port()) % setup_.count;
+        if (owner == setup_.id || handed_off) return drop(m, Drop::no_flow);
+        if (rte_ring_mp_enqueue(setup_.handoff[owner], m) != 0) return drop(m, Drop::handoff_full);
+        setup_.counters->handoff_out.add();
+        return;
+    }
+    if (roles & role_vip) return refuse(m, v, Drop::no_service);
+    to_exception_path(m);  // the node's own traffic, or not addressed to us: the kernel decides
+}
+
+void Worker::send(rte_mbuf* m, uint16_t port) {
+    auto& b = tx_[port];
+    b.packets[b.count++] = m;
+    if (b.count == b.packets.size()) {
+        const uint16_t sent = rte_eth_tx_burst(port, setup_.tx_queue, b.packets.data(), b.count);
+        setup_.counters->tx_packets.add(sent);
+        for (uint16_t i = sent; i < b.count; ++i) drop(b.packets[i], Drop::tx_full);
+        b.count = 0;
+    }
+}
+
+void Worker::flush() {
+    for (uint16_t port = 0; port < tx_.size(); ++port) {
+        auto& b = tx_[port];
+        if (b.count == 0) continue;
+        const uint16_t sent = rte_eth_tx_burst(port, setup_.tx_queue, b.packets.data(), b.count);
+        setup_.counters->tx_packets.add(sent);
+        for (uint16_t i = sent; i < b.count; ++i) drop(b.packets[i], Drop::tx_full);
+        b.count = 0;
+    }
+}
+
+void Worker::drop(rte_mbuf* m, Drop reason) {
+    setup_.counters->drop(reason);
+    rte_pktmbuf_free(m);
+}
+
+void Worker::post(const Event& e) {
+    // A full event ring loses a hint (the control thread asks again), never a packet.
+    if (setup_.events) rte_ring_sp_enqueue_elem(setup_.events, const_cast<Event*>(&e), sizeof(Event));
+}
+
+void Worker::to_exception_path(rte_mbuf* m) {
+    const uint16_t tap = m->port < setup_.exception_port.size() ? setup_.exception_port[m->port] : UINT16_MAX;
+    if (tap == UINT16_MAX) return drop(m, Drop::exception_unavailable);
+    setup_.counters->exception_packets.add();
+    send(m, tap);
+}
+
+}  // namespace meshgate::dataplane

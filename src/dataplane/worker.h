@@ -1,0 +1,86 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_build_config.h>
+#include <rte_ether.h>
+
+#include "dataplane/counters.h"
+#include "dataplane/events.h"
+#include "dataplane/flow_table.h"
+#include "dataplane/packet.h"
+#include "dataplane/snapshot.h"
+
+struct rte_mbuf;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace meshgate::dataplane {
+
+struct RxQueue {
+    uint16_t port = 0;
+    uint16_t queue = 0;
+};
+
+// Everything a worker is given; it owns none of it but its flow table.
+struct WorkerSetup {
+    uint32_t id = 0;     // worker index, 0..count-1; also its RCU thread id
+    uint32_t count = 1;  // workers in all
+    std::vector<RxQueue> rx;
+    uint16_t tx_queue = 0;                 // this worker's tx queue on every port
+    std::vector<uint16_t> exception_port;  // by data port id: its tap port, or UINT16_MAX
+    uint32_t flow_capacity = 65536;
+    FlowTimeouts timeouts;
+    const std::atomic<const Snapshot*>* snapshot = nullptr;
+    rte_rcu_qsbr* rcu = nullptr;
+    std::vector<rte_ring*> handoff;  // one per worker, multi-producer, single-consumer
+    rte_ring* events = nullptr;      // to the control thread
+    WorkerCounters* counters = nullptr;
+};
+
+// One poll-mode worker: rx burst → parse → classify → act → tx burst, on its own queues,
+// with its own flow table, no locks. The loop reports an RCU quiescent state every pass.
+class Worker {
+public:
+    explicit Worker(WorkerSetup setup);
+    void run(const std::atomic<bool>& stop);
+    // One pass of the loop (tests drive it directly).
+    void poll_once();
+    const FlowTable& flows() const { return flows_; }
+
+private:
+    static constexpr uint16_t burst = 32;
+    struct TxBuffer {
+        uint16_t count = 0;
+        std::array<rte_mbuf*, 64> packets{};
+    };
+
+    void handle(rte_mbuf* m, const Snapshot& s, uint64_t now, bool handed_off);
+    void handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, bool handed_off);
+    void new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s, uint64_t now);
+    void forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
+    void reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
+    void handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s);
+    void handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles);
+    void refuse(rte_mbuf* m, PacketView& v, Drop reason);
+    void to_exception_path(rte_mbuf* m);
+    bool resolve_endpoint_mac(Flow& flow, const Snapshot& s);
+    void post(const Event& e);
+    void send(rte_mbuf* m, uint16_t port);
+    void drop(rte_mbuf* m, Drop reason);
+    void flush();
+    void release_flow(Flow& flow);
+
+    WorkerSetup setup_;
+    FlowTable flows_;
+    std::vector<TxBuffer> tx_;
+    std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
+    uint64_t timeout_cycles_[5];
+    uint32_t snat_cursor_ = 0;
+};
+
+}  // namespace meshgate::dataplane

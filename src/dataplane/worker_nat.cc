@@ -1,0 +1,165 @@
+// Full NAT: a new flow picks its endpoint from the snapshot and a SNAT port this worker owns;
+// then every packet is hash → flow → rewrite → tx.
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "dataplane/local_replies.h"
+#include "dataplane/rewrite.h"
+#include "dataplane/worker.h"
+#include "lb/flow_hash.h"
+
+namespace meshgate::dataplane {
+
+namespace {
+
+constexpr uint32_t snat_first_port = 1024;
+
+IpAddress address_of(uint8_t family, const uint8_t* bytes) { return AddressKey::from(family, bytes).to_address(); }
+
+uint8_t tcp_flags(const PacketView& v) { return reinterpret_cast<const rte_tcp_hdr*>(v.at(v.l4))->tcp_flags; }
+
+// The TCP state a segment moves its flow to; `from_client` tells the direction.
+FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
+    if (flags & RTE_TCP_RST_FLAG) return FlowState::closed;
+    if (flags & RTE_TCP_FIN_FLAG) return FlowState::closing;
+    if (from_client && (flags & RTE_TCP_SYN_FLAG) && !(flags & RTE_TCP_ACK_FLAG) &&
+        (state == FlowState::closed || state == FlowState::closing)) {
+        return FlowState::syn_sent;  // the client reuses the tuple for a new connection
+    }
+    if (!from_client && state == FlowState::syn_sent && (flags & RTE_TCP_SYN_FLAG) && (flags & RTE_TCP_ACK_FLAG)) {
+        return FlowState::established;
+    }
+    return state;
+}
+
+}  // namespace
+
+void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s,
+                      uint64_t now) {
+    if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG) {
+        return refuse(m, v, Drop::no_flow);  // mid-connection segment of a flow we do not know
+    }
+    const lb::FlowKey key{address_of(v.family, tuple.source), address_of(v.family, tuple.destination),
+                          rte_be_to_cpu_16(tuple.source_port), rte_be_to_cpu_16(tuple.destination_port), v.protocol};
+    const uint64_t hash = lb::hash_flow(key);
+    const uint32_t id = vip.table->pick(hash);
+    if (id == lb::SelectionTable::no_endpoint) return refuse(m, v, Drop::no_endpoint);
+    const EndpointTarget& target = s.lb->endpoint(id);
+    if (!target.usable || target.address.family != v.family) return drop(m, Drop::no_route);
+    const IpAddress* snat = s.lb->snat_address(target.out_port, v.family, mix64(hash));
+    if (!snat) return drop(m, Drop::snat_exhausted);
+
+    FlowTuple back{};
+    std::memcpy(back.source, target.address.address, 16);
+    std::memcpy(back.destination, snat->bytes().data(), 16);
+    back.source_port = target.port != 0 ? target.port : vip.target_port;
+    back.protocol = tuple.protocol;
+    back.family = tuple.family;
+    // This worker owns the SNAT ports p with p % count == id, so replies can be steered to it.
+    const uint32_t count = setup_.count;
+    const uint32_t first = snat_first_port + (setup_.id + count - snat_first_port % count) % count;
+    const uint32_t span = (65536 - first + count - 1) / count;
+    bool found = false;
+    for (int attempt = 0; attempt < 64 && !found; ++attempt) {
+        snat_cursor_ = snat_cursor_ + 1 >= span ? 0 : snat_cursor_ + 1;
+        back.destination_port = rte_cpu_to_be_16(static_cast<uint16_t>(first + snat_cursor_ * count));
+        found = !flows_.contains(back);
+    }
+    if (!found) return drop(m, Drop::snat_exhausted);
+
+    Flow* flow = flows_.insert(tuple, back);
+    if (!flow) {
+        // Full: sweep harder for idle flows once, then refuse. Live flows are never evicted.
+        flows_.expire(now, 4096, timeout_cycles_, [this](Flow& f) {
+            setup_.counters->expired_flows.add();
+            release_flow(f);
+        });
+        flow = flows_.insert(tuple, back);
+        if (!flow) return drop(m, Drop::flow_table_full);
+    }
+    flow->endpoint = id;
+    flow->service = vip.service;
+    flow->client_port = m->port;
+    flow->endpoint_port = target.out_port;
+    flow->endpoint_next_hop = target.next_hop;
+    flow->client_mac = reinterpret_cast<const rte_ether_hdr*>(v.frame)->src_addr;
+    flow->state = v.protocol == proto_tcp ? FlowState::syn_sent : FlowState::udp;
+    flow->last_seen = now;
+
+    auto& c = *setup_.counters;
+    c.new_flows.add();
+    c.active_flows.add();
+    if (id < c.endpoints.size()) {
+        c.endpoints[id].new_flows.add();
+        c.endpoints[id].active_flows.add();
+    }
+    if (vip.service < c.services.size()) {
+        c.services[vip.service].new_flows.add();
+        c.services[vip.service].active_flows.add();
+    }
+    forward(m, v, *flow, s, now);
+}
+
+void Worker::release_flow(Flow& flow) {
+    auto& c = *setup_.counters;
+    c.active_flows.sub();
+    if (flow.endpoint < c.endpoints.size()) c.endpoints[flow.endpoint].active_flows.sub();
+    if (flow.service < c.services.size()) c.services[flow.service].active_flows.sub();
+}
+
+bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
+    if (flow.neighbour_generation == s.neighbours->generation()) return true;
+    const rte_ether_addr* mac = s.neighbours->find(flow.endpoint_port, flow.endpoint_next_hop);
+    if (!mac) {
+        Event e;
+        e.kind = Event::Kind::resolve_neighbour;
+        e.port = flow.endpoint_port;
+        e.address = flow.endpoint_next_hop;
+        post(e);
+        return false;
+    }
+    flow.endpoint_mac = *mac;
+    flow.neighbour_generation = s.neighbours->generation();
+    return true;
+}
+
+void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
+    flow.last_seen = now;
+    if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
+    if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
+    if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), true);
+    rewrite_tuple(v, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
+                  flow.reverse.source_port);
+    set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
+    auto& c = *setup_.counters;
+    if (flow.endpoint < c.endpoints.size()) {
+        c.endpoints[flow.endpoint].packets.add();
+        c.endpoints[flow.endpoint].bytes.add(v.length);
+    }
+    send(m, flow.endpoint_port);
+}
+
+void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot&, uint64_t now) {
+    flow.last_seen = now;
+    if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
+    if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), false);
+    rewrite_tuple(v, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
+                  flow.forward.source_port);
+    set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
+    send(m, flow.client_port);
+}
+
+void Worker::refuse(rte_mbuf* m, PacketView& v, Drop reason) {
+    setup_.counters->drop(reason);
+    if (v.protocol != proto_tcp || (tcp_flags(v) & RTE_TCP_RST_FLAG)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const uint32_t length = make_tcp_reset(v);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - length));
+    setup_.counters->tcp_resets.add();
+    send(m, m->port);
+}
+
+}  // namespace meshgate::dataplane

@@ -1,0 +1,539 @@
+// Packet in → packet(s) out, through the real worker over net_ring ports (issue 3 acceptance).
+#include <chrono>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "dataplane/flow_table.h"
+#include "dataplane_harness.h"
+
+namespace meshgate::testing {
+namespace {
+
+using dataplane::Drop;
+
+const ::testing::Environment* const eal = ::testing::AddGlobalTestEnvironment(new EalEnvironment);
+
+const Mac client_mac{0x02, 0, 0, 0, 0, 0xc1};
+
+// A frame from a client to the bench's client port.
+Frame from_client(const DataplaneBench& b, const std::string& src = "10.0.0.1", uint16_t sport = 40000) {
+    Frame f;
+    f.src_mac = client_mac;
+    f.dst_mac = b.client().mac;
+    f.src = src;
+    f.sport = sport;
+    f.dst = src.find(':') == std::string::npos ? "10.96.0.1" : "fd96::1";
+    return f;
+}
+
+struct Nat {
+    std::string endpoint;
+    uint16_t snat_port = 0;
+};
+
+size_t ip_offset(const Bytes& f) { return get16(f, 12) == 0x8100 ? 18 : 14; }
+
+// Reads where a forwarded IPv4/IPv6 TCP/UDP frame went: endpoint address and SNAT port.
+Nat nat_of(const Bytes& f) {
+    const size_t ip = ip_offset(f);
+    const bool v6 = (f[ip] >> 4) == 6;
+    char text[64];
+    inet_ntop(v6 ? AF_INET6 : AF_INET, &f[ip + (v6 ? 24 : 16)], text, sizeof text);
+    const size_t l4 = ip + (v6 ? 40 : (f[ip] & 0x0f) * 4u);
+    return {text, get16(f, l4)};
+}
+
+// What the endpoint must receive for `in`: SNAT source, endpoint destination, TTL − 1, MACs.
+Bytes expected_forward(const DataplaneBench& b, Frame in, const Nat& nat, uint16_t endpoint_port) {
+    in.src = in.v6() ? "fd01::3" : "10.1.0.3";
+    in.sport = nat.snat_port;
+    in.dst = nat.endpoint;
+    in.dport = endpoint_port;
+    in.ttl = static_cast<uint8_t>(in.ttl - 1);
+    in.src_mac = b.backend().mac;
+    in.dst_mac = DataplaneBench::mac_of(nat.endpoint);
+    return in.build();
+}
+
+// An endpoint's reply to a forwarded frame, as it arrives at the backend port.
+Frame reply_from_endpoint(const DataplaneBench& b, const Frame& request, const Nat& nat, uint16_t endpoint_port) {
+    Frame r = request;
+    r.src = nat.endpoint;
+    r.dst = request.v6() ? "fd01::3" : "10.1.0.3";
+    r.sport = endpoint_port;
+    r.dport = nat.snat_port;
+    r.src_mac = DataplaneBench::mac_of(nat.endpoint);
+    r.dst_mac = b.backend().mac;
+    r.ttl = 64;
+    return r;
+}
+
+// What the client must receive for an endpoint's reply: from the VIP, to the client.
+Bytes expected_reverse(const DataplaneBench& b, Frame reply, const Frame& request) {
+    reply.src = request.dst;
+    reply.sport = request.dport;
+    reply.dst = request.src;
+    reply.dport = request.sport;
+    reply.ttl = static_cast<uint8_t>(reply.ttl - 1);
+    reply.src_mac = b.client().mac;
+    reply.dst_mac = client_mac;
+    return reply.build();
+}
+
+// Sends a SYN and checks the forwarded frame; returns the NAT chosen.
+Nat open_flow(DataplaneBench& b, const Frame& syn, uint16_t endpoint_port = 8080) {
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), syn.build());
+    EXPECT_TRUE(to_clients.empty());
+    EXPECT_EQ(to_endpoints.size(), 1u);
+    if (to_endpoints.empty()) return {};
+    const Nat nat = nat_of(to_endpoints[0]);
+    EXPECT_EQ(to_endpoints[0], expected_forward(b, syn, nat, endpoint_port));
+    EXPECT_GE(nat.snat_port, 1024);
+    return nat;
+}
+
+// Each poll sweeps 64 flow slots; the bench's tables have 1,024.
+void sweep_whole_table(DataplaneBench& b) {
+    for (int i = 0; i <= 1024 / 64; ++i) b.poll_all();
+}
+
+TEST(TcpV4, SynToVipIsFullNatToAnEndpoint) {
+    DataplaneBench b(bench_config());
+    const Nat nat = open_flow(b, from_client(b));
+    EXPECT_TRUE(nat.endpoint == "10.1.0.11" || nat.endpoint == "10.1.0.12") << nat.endpoint;
+    EXPECT_EQ(b.counters().new_flows.get(), 1u);
+    EXPECT_EQ(b.counters().active_flows.get(), 1u);
+}
+
+TEST(TcpV4, ReplyIsReverseTranslatedToTheClient) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.tcp_flags = SYN | ACK;
+    synack.ack = syn.seq + 1;
+    auto [to_clients, to_endpoints] = b.exchange(b.backend(), synack.build());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_TRUE(to_endpoints.empty());
+    EXPECT_EQ(to_clients[0], expected_reverse(b, synack, syn));
+}
+
+TEST(TcpV4, EstablishedDataFollowsThePinnedFlow) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame data = syn;
+    data.tcp_flags = ACK | PSH;
+    data.payload = Bytes(200, 0x5a);
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), data.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    EXPECT_EQ(to_endpoints[0], expected_forward(b, data, nat, 8080));
+    EXPECT_EQ(b.counters().new_flows.get(), 1u);
+}
+
+TEST(TcpV4, RetransmittedSynKeepsEndpointAndSnatPort) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat first = open_flow(b, syn);
+    const Nat again = open_flow(b, syn);
+    EXPECT_EQ(first.endpoint, again.endpoint);
+    EXPECT_EQ(first.snat_port, again.snat_port);
+}
+
+TEST(TcpV4, HandshakeFinAndRstMoveTheFlowState) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    auto state = [&] {
+        dataplane::FlowState s = dataplane::FlowState::udp;
+        b.worker().flows().for_each([&](const dataplane::Flow& f) { s = f.state; });
+        return s;
+    };
+    EXPECT_EQ(state(), dataplane::FlowState::syn_sent);
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.tcp_flags = SYN | ACK;
+    b.exchange(b.backend(), synack.build());
+    EXPECT_EQ(state(), dataplane::FlowState::established);
+    Frame fin = syn;
+    fin.tcp_flags = FIN | ACK;
+    b.exchange(b.client(), fin.build());
+    EXPECT_EQ(state(), dataplane::FlowState::closing);
+    Frame rst = reply_from_endpoint(b, syn, nat, 8080);
+    rst.tcp_flags = RST;
+    auto [to_clients, to_endpoints] = b.exchange(b.backend(), rst.build());
+    EXPECT_EQ(to_clients.size(), 1u) << "the RST itself is delivered";
+    EXPECT_EQ(state(), dataplane::FlowState::closed);
+}
+
+TEST(TcpV4, IpOptionsArePreserved) {
+    DataplaneBench b(bench_config());
+    Frame syn = from_client(b);
+    syn.ip_options = {0x01, 0x01, 0x01, 0x00};  // NOP NOP NOP EOL
+    open_flow(b, syn);
+}
+
+TEST(TcpV4, VlanTaggedFramesKeepTheirTag) {
+    DataplaneBench b(bench_config());
+    Frame syn = from_client(b);
+    syn.vlan = 100;
+    open_flow(b, syn);
+}
+
+TEST(TcpV4, FlowsSpreadOverEndpointsAndStayPinned) {
+    DataplaneBench b(bench_config());
+    std::map<std::string, int> per_endpoint;
+    std::map<uint16_t, std::string> first_choice;
+    for (uint16_t port = 1000; port < 1400; ++port) {
+        b.inject(b.client(), from_client(b, "10.0.0.1", port).build());
+        b.poll_all();
+        auto out = b.sent(b.backend());
+        ASSERT_EQ(out.size(), 1u);
+        first_choice[port] = nat_of(out[0]).endpoint;
+        ++per_endpoint[first_choice[port]];
+    }
+    EXPECT_EQ(per_endpoint.size(), 2u);
+    for (const auto& [endpoint, n] : per_endpoint) EXPECT_NEAR(n / 400.0, 0.5, 0.1) << endpoint;
+    for (uint16_t port = 1000; port < 1400; port += 7) {  // the same flows again: same endpoints
+        Frame ack = from_client(b, "10.0.0.1", port);
+        ack.tcp_flags = ACK;
+        auto [c, e] = b.exchange(b.client(), ack.build());
+        ASSERT_EQ(e.size(), 1u);
+        EXPECT_EQ(nat_of(e[0]).endpoint, first_choice[port]);
+    }
+}
+
+TEST(TcpV4, MidStreamSegmentWithoutFlowGetsReset) {
+    DataplaneBench b(bench_config());
+    Frame ack = from_client(b);
+    ack.tcp_flags = ACK;
+    ack.ack = 5555;
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), ack.build());
+    EXPECT_TRUE(to_endpoints.empty());
+    ASSERT_EQ(to_clients.size(), 1u);
+    Frame rst;
+    rst.src_mac = b.client().mac;
+    rst.dst_mac = client_mac;
+    rst.src = ack.dst;
+    rst.dst = ack.src;
+    rst.sport = ack.dport;
+    rst.dport = ack.sport;
+    rst.tcp_flags = RST;
+    rst.seq = 5555;  // RFC 9293: seq = the ACK's ack number
+    rst.ack = ack.seq;
+    Bytes expected = rst.build();
+    expected[ip_offset(expected) + 8] = 64;  // TTL
+    expected[ip_offset(expected) + 4] = 0x12;
+    expected[ip_offset(expected) + 5] = 0x34;
+    // The IPv4 id and flags are the ones the client sent; rebuild the header checksum over them.
+    const size_t ip = ip_offset(expected);
+    put16(expected, ip + 10, 0);
+    put16(expected, ip + 10, internet_checksum(&expected[ip], 20));
+    // The window is 0 in a reset.
+    put16(expected, ip + 20 + 14, 0);
+    // TCP checksum over the pseudo-header with window 0.
+    const size_t l4 = ip + 20;
+    put16(expected, l4 + 16, 0);
+    Bytes pseudo = ip_bytes(rst.src);
+    auto d = ip_bytes(rst.dst);
+    pseudo.insert(pseudo.end(), d.begin(), d.end());
+    Bytes tail = {0, 6, 0, 20};
+    pseudo.insert(pseudo.end(), tail.begin(), tail.end());
+    pseudo.insert(pseudo.end(), expected.begin() + static_cast<long>(l4), expected.end());
+    put16(expected, l4 + 16, internet_checksum(pseudo.data(), pseudo.size()));
+    EXPECT_EQ(to_clients[0], expected);
+    EXPECT_EQ(b.drops(Drop::no_flow), 1u);
+    EXPECT_EQ(b.counters().tcp_resets.get(), 1u);
+}
+
+TEST(TcpV4, SynToAPortTheVipDoesNotServeGetsReset) {
+    DataplaneBench b(bench_config());
+    Frame syn = from_client(b);
+    syn.dport = 81;
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), syn.build());
+    EXPECT_TRUE(to_endpoints.empty());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST | ACK);
+    EXPECT_EQ(b.drops(Drop::no_service), 1u);
+}
+
+TEST(TcpV4, NoHealthyEndpointRefusesWithReset) {
+    auto config = bench_config();
+    for (auto& e : config.endpoints) e.healthy = false;
+    DataplaneBench b(config);
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), from_client(b).build());
+    EXPECT_TRUE(to_endpoints.empty());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST | ACK);
+    EXPECT_EQ(b.drops(Drop::no_endpoint), 1u);
+}
+
+TEST(TcpV4, ReplyToAnUnknownSnatPortIsDropped) {
+    DataplaneBench b(bench_config());
+    Frame stray;
+    stray.src_mac = DataplaneBench::mac_of("10.1.0.11");
+    stray.dst_mac = b.backend().mac;
+    stray.src = "10.1.0.11";
+    stray.dst = "10.1.0.3";
+    stray.sport = 8080;
+    stray.dport = 2000;
+    stray.tcp_flags = ACK;
+    auto [c, e] = b.exchange(b.backend(), stray.build());
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::no_flow), 1u);
+}
+
+TEST(TcpV4, TtlOneIsNotForwarded) {
+    DataplaneBench b(bench_config());
+    Frame syn = from_client(b);
+    syn.ttl = 1;
+    auto [c, e] = b.exchange(b.client(), syn.build());
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::ttl_exceeded), 1u);
+}
+
+TEST(UdpV4, DatagramAndReply) {
+    DataplaneBench b(bench_config());
+    Frame q = from_client(b);
+    q.protocol = 17;
+    q.dport = 53;
+    q.payload = {'h', 'e', 'l', 'l', 'o'};
+    const Nat nat = open_flow(b, q, 5353);
+    Frame answer = reply_from_endpoint(b, q, nat, 5353);
+    answer.payload = {'w', 'o', 'r', 'l', 'd', '!'};
+    auto [to_clients, to_endpoints] = b.exchange(b.backend(), answer.build());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0], expected_reverse(b, answer, q));
+}
+
+TEST(UdpV4, ZeroChecksumStaysZero) {
+    DataplaneBench b(bench_config());
+    Frame q = from_client(b);
+    q.protocol = 17;
+    q.dport = 53;
+    q.udp_no_checksum = true;
+    q.payload = {1, 2, 3};
+    open_flow(b, q, 5353);
+}
+
+TEST(UdpV4, IdleFlowsExpire) {
+    dataplane::FlowTimeouts t;
+    t.udp = std::chrono::milliseconds(1);
+    DataplaneBench b(bench_config(), 1, t);
+    Frame q = from_client(b);
+    q.protocol = 17;
+    q.dport = 53;
+    const Nat nat = open_flow(b, q, 5353);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sweep_whole_table(b);
+    EXPECT_EQ(b.counters().active_flows.get(), 0u);
+    EXPECT_EQ(b.counters().expired_flows.get(), 1u);
+    auto [c, e] = b.exchange(b.backend(), reply_from_endpoint(b, q, nat, 5353).build());
+    EXPECT_TRUE(c.empty());
+    EXPECT_EQ(b.drops(Drop::no_flow), 1u);
+}
+
+TEST(TcpV4, HalfOpenFlowsExpireOnTheSynTimeout) {
+    dataplane::FlowTimeouts t;
+    t.tcp_syn = std::chrono::milliseconds(1);
+    DataplaneBench b(bench_config(), 1, t);
+    open_flow(b, from_client(b));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sweep_whole_table(b);
+    EXPECT_EQ(b.worker().flows().size(), 0u);
+}
+
+TEST(FlowTable, FullTableRefusesNewFlowsAndKeepsOldOnes) {
+    DataplaneBench b(bench_config(), 1, {}, 4);
+    for (uint16_t p = 0; p < 4; ++p) open_flow(b, from_client(b, "10.0.0.1", static_cast<uint16_t>(5000 + p)));
+    auto [c, e] = b.exchange(b.client(), from_client(b, "10.0.0.1", 6000).build());
+    EXPECT_TRUE(e.empty());
+    EXPECT_EQ(b.drops(Drop::flow_table_full), 1u);
+    Frame old = from_client(b, "10.0.0.1", 5000);
+    old.tcp_flags = ACK;
+    auto [c2, e2] = b.exchange(b.client(), old.build());
+    EXPECT_EQ(e2.size(), 1u);
+}
+
+TEST(TcpV6, SynAndReply) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b, "fd00::1");
+    const Nat nat = open_flow(b, syn);
+    EXPECT_EQ(nat.endpoint, "fd01::11");
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.tcp_flags = SYN | ACK;
+    auto [to_clients, to_endpoints] = b.exchange(b.backend(), synack.build());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0], expected_reverse(b, synack, syn));
+}
+
+TEST(UdpV6, DatagramAndReply) {
+    DataplaneBench b(bench_config());
+    Frame q = from_client(b, "fd00::1");
+    q.protocol = 17;
+    q.dport = 53;
+    q.payload = {9, 8, 7};
+    const Nat nat = open_flow(b, q, 5353);
+    Frame answer = reply_from_endpoint(b, q, nat, 5353);
+    auto [to_clients, to_endpoints] = b.exchange(b.backend(), answer.build());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0], expected_reverse(b, answer, q));
+}
+
+TEST(Snapshot, PublishingKeepsExistingFlowsPinned) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    // New flows must avoid the pinned endpoint: mark it unhealthy in the next snapshot.
+    auto config = bench_config();
+    for (auto& e : config.endpoints) {
+        if (e.address && e.address->to_string() == nat.endpoint) e.healthy = false;
+    }
+    b.publish(config);
+    Frame data = syn;
+    data.tcp_flags = ACK;
+    auto [c, e] = b.exchange(b.client(), data.build());
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(nat_of(e[0]).endpoint, nat.endpoint) << "an existing flow stays on its endpoint";
+    for (uint16_t p = 2000; p < 2050; ++p) {
+        auto [c2, e2] = b.exchange(b.client(), from_client(b, "10.0.0.1", p).build());
+        ASSERT_EQ(e2.size(), 1u);
+        EXPECT_NE(nat_of(e2[0]).endpoint, nat.endpoint) << "new flows avoid the unhealthy endpoint";
+    }
+}
+
+TEST(MultiWorker, RepliesAreHandedToTheWorkerThatOwnsTheFlow) {
+    DataplaneBench b(bench_config(), 2);
+    for (uint16_t p = 3000; p < 3020; ++p) {
+        const Frame syn = from_client(b, "10.0.0.1", p);
+        const Nat nat = open_flow(b, syn);
+        EXPECT_EQ(nat.snat_port % 2, 0) << "worker 0 owns the even SNAT ports";
+        Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+        synack.tcp_flags = SYN | ACK;
+        auto [to_clients, to_endpoints] = b.exchange(b.backend(), synack.build());
+        ASSERT_EQ(to_clients.size(), 1u);
+        EXPECT_EQ(to_clients[0], expected_reverse(b, synack, syn));
+    }
+    EXPECT_EQ(b.counters(1).handoff_out.get(), 20u);
+    EXPECT_EQ(b.counters(0).handoff_in.get(), 20u);
+}
+
+TEST(Neighbours, UnknownEndpointMacAsksTheControlThread) {
+    auto config = bench_config();
+    Endpoint far;
+    far.service = "t/web";
+    far.address = *IpAddress::parse("10.1.0.99");
+    far.locality.network = "n1";
+    config.endpoints = {far};  // no neighbour entry for it in the bench
+    DataplaneBench b(config);
+    // The bench resolved every configured endpoint; make one it did not know.
+    auto next = bench_config();
+    next.endpoints = {far};
+    next.endpoints[0].address = *IpAddress::parse("10.1.0.98");
+    b.publish(next);
+    auto [c, e] = b.exchange(b.client(), from_client(b).build());
+    EXPECT_TRUE(e.empty());
+    EXPECT_EQ(b.drops(Drop::neighbour_unknown), 1u);
+    auto events = b.events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, dataplane::Event::Kind::resolve_neighbour);
+    EXPECT_EQ(events[0].address.to_address().to_string(), "10.1.0.98");
+}
+
+TEST(Arp, RequestsForOurAddressesAreAnswered) {
+    for (const char* ours : {"10.96.0.1", "10.1.0.3", "10.0.0.2"}) {
+        DataplaneBench b(bench_config());
+        const Mac asker{0x02, 0, 0, 0, 0, 0x77};
+        auto [to_clients, e] = b.exchange(b.client(), arp_frame(1, asker, "10.0.0.9", ours));
+        ASSERT_EQ(to_clients.size(), 1u) << ours;
+        EXPECT_EQ(to_clients[0], arp_frame(2, b.client().mac, ours, "10.0.0.9", asker)) << ours;
+        auto events = b.events();
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].kind, dataplane::Event::Kind::neighbour_seen);
+        EXPECT_EQ(events[0].address.to_address().to_string(), "10.0.0.9");
+        EXPECT_EQ(events[0].mac.addr_bytes[5], 0x77);
+    }
+}
+
+TEST(Arp, RequestsForOtherAddressesAreNotAnswered) {
+    DataplaneBench b(bench_config());
+    auto [c, e] = b.exchange(b.client(), arp_frame(1, {2, 0, 0, 0, 0, 0x77}, "10.0.0.9", "10.0.0.50"));
+    EXPECT_TRUE(c.empty() && e.empty());
+}
+
+TEST(Icmp, EchoToAVipIsAnswered) {
+    for (const char* client : {"10.0.0.1", "fd00::1"}) {
+        DataplaneBench b(bench_config());
+        Frame ping = from_client(b, client);
+        ping.protocol = ping.v6() ? 58 : 1;
+        ping.icmp_type = ping.v6() ? 128 : 8;
+        ping.payload = {'p', 'i', 'n', 'g'};
+        auto [to_clients, e] = b.exchange(b.client(), ping.build());
+        ASSERT_EQ(to_clients.size(), 1u) << client;
+        Frame pong = ping;
+        pong.icmp_type = ping.v6() ? 129 : 0;
+        pong.src = ping.dst;
+        pong.dst = ping.src;
+        pong.src_mac = b.client().mac;
+        pong.dst_mac = client_mac;
+        EXPECT_EQ(to_clients[0], pong.build()) << client;
+    }
+}
+
+TEST(ExceptionPath, TrafficForTheNodeGoesToTheKernelOrIsCounted) {
+    DataplaneBench b(bench_config());
+    Frame ping = from_client(b);
+    ping.dst = "10.0.0.2";  // the node's own address: not the fast path's
+    ping.protocol = 1;
+    auto [c, e] = b.exchange(b.client(), ping.build());
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::exception_unavailable), 1u);
+}
+
+// Malformed input: dropped, counted by reason, nothing sent, nothing crashes.
+struct Malformed {
+    const char* name;
+    std::function<Bytes(const DataplaneBench&)> frame;
+    Drop reason;
+};
+
+Bytes syn_bytes(const DataplaneBench& b) { return from_client(b).build(); }
+
+const Malformed malformed[] = {
+    {"truncated_ethernet", [](const DataplaneBench&) { return Bytes(10, 0xab); }, Drop::truncated_ethernet},
+    {"truncated_vlan", [](const DataplaneBench& b) { auto f = syn_bytes(b); f.resize(14); f[12] = 0x81; f[13] = 0x00; f.push_back(0); return f; }, Drop::truncated_vlan},
+    {"truncated_ipv4", [](const DataplaneBench& b) { auto f = syn_bytes(b); f.resize(14 + 12); return f; }, Drop::truncated_ip},
+    {"bad_ip_version", [](const DataplaneBench& b) { auto f = syn_bytes(b); f[14] = 0x55; return f; }, Drop::bad_ip_version},
+    {"ihl_below_5", [](const DataplaneBench& b) { auto f = syn_bytes(b); f[14] = 0x44; return f; }, Drop::bad_ip_header_length},
+    {"total_length_past_frame", [](const DataplaneBench& b) { auto f = syn_bytes(b); put16(f, 16, 1400); return f; }, Drop::bad_ip_total_length},
+    {"total_length_below_header", [](const DataplaneBench& b) { auto f = syn_bytes(b); put16(f, 16, 12); return f; }, Drop::bad_ip_total_length},
+    {"bad_ipv4_checksum", [](const DataplaneBench& b) { auto f = syn_bytes(b); f[24] ^= 0xff; return f; }, Drop::bad_ip_checksum},
+    {"fragment", [](const DataplaneBench& b) { Frame s = from_client(b); auto f = s.build(); put16(f, 20, 0x2000); put16(f, 24, 0); put16(f, 24, internet_checksum(&f[14], 20)); return f; }, Drop::ip_fragment},
+    {"truncated_tcp", [](const DataplaneBench& b) { auto f = syn_bytes(b); f.resize(14 + 20 + 10); put16(f, 16, 30); put16(f, 24, 0); put16(f, 24, internet_checksum(&f[14], 20)); return f; }, Drop::truncated_l4},
+    {"tcp_data_offset_below_5", [](const DataplaneBench& b) { auto f = syn_bytes(b); f[14 + 20 + 12] = 0x40; return f; }, Drop::bad_tcp_header_length},
+    {"tcp_data_offset_past_segment", [](const DataplaneBench& b) { auto f = syn_bytes(b); f[14 + 20 + 12] = 0xf0; return f; }, Drop::bad_tcp_header_length},
+    {"udp_length_past_datagram", [](const DataplaneBench& b) { Frame q = from_client(b); q.protocol = 17; q.dport = 53; auto f = q.build(); put16(f, 14 + 20 + 4, 500); return f; }, Drop::bad_udp_length},
+    {"bad_arp", [](const DataplaneBench&) { auto f = arp_frame(1, {2, 0, 0, 0, 0, 1}, "10.0.0.9", "10.96.0.1"); f[14 + 5] = 6; return f; }, Drop::bad_arp},
+    {"truncated_ipv6", [](const DataplaneBench& b) { auto f = from_client(b, "fd00::1").build(); f.resize(14 + 30); return f; }, Drop::truncated_ip},
+    {"ipv6_payload_past_frame", [](const DataplaneBench& b) { auto f = from_client(b, "fd00::1").build(); put16(f, 18, 900); return f; }, Drop::bad_ip_total_length},
+    {"ipv6_bad_version", [](const DataplaneBench& b) { auto f = from_client(b, "fd00::1").build(); f[14] = 0x40; return f; }, Drop::bad_ip_version},
+};
+
+class MalformedInput : public ::testing::TestWithParam<Malformed> {};
+
+TEST_P(MalformedInput, IsDroppedAndCountedByReason) {
+    DataplaneBench b(bench_config());
+    auto [c, e] = b.exchange(b.client(), GetParam().frame(b));
+    EXPECT_TRUE(c.empty());
+    EXPECT_TRUE(e.empty());
+    EXPECT_EQ(b.drops(GetParam().reason), 1u) << dataplane::to_string(GetParam().reason);
+    EXPECT_EQ(b.counters().new_flows.get(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Vectors, MalformedInput, ::testing::ValuesIn(malformed),
+                         [](const auto& vector) { return std::string(vector.param.name); });
+
+}  // namespace
+}  // namespace meshgate::testing
