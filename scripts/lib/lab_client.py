@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The lab's client: N TCP connections (and UDP exchanges) to a VIP, each checked byte for byte.
+
+Prints a JSON report: how many went to each endpoint name, and every failure.
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def tcp_once(vip, port, i, timeout):
+    payload = os.urandom(24).hex() + f"-{i}"
+    with socket.create_connection((vip, port), timeout=timeout) as s:
+        s.sendall(payload.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    name, _, echoed = data.decode().rstrip("\n").partition(" ")
+    if echoed != payload:
+        raise ValueError(f"connection {i}: sent {payload!r}, got back {data!r}")
+    return name
+
+
+def udp_once(vip, port, i, timeout):
+    payload = os.urandom(16).hex() + f"-{i}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        for attempt in range(3):
+            s.sendto(payload.encode(), (vip, port))
+            try:
+                data, _ = s.recvfrom(4096)
+                break
+            except socket.timeout:
+                continue
+        else:
+            raise TimeoutError(f"datagram {i}: no answer")
+    name, _, echoed = data.decode().partition(" ")
+    if echoed != payload:
+        raise ValueError(f"datagram {i}: sent {payload!r}, got back {data!r}")
+    return name
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--vip", required=True)
+    p.add_argument("--tcp-port", type=int, required=True)
+    p.add_argument("--udp-port", type=int, required=True)
+    p.add_argument("--tcp", type=int, default=0)
+    p.add_argument("--udp", type=int, default=0)
+    p.add_argument("--parallel", type=int, default=16)
+    p.add_argument("--timeout", type=float, default=5.0)
+    a = p.parse_args()
+    report = {"tcp": {}, "udp": {}, "failures": []}
+    start = time.time()
+    with ThreadPoolExecutor(a.parallel) as pool:
+        for kind, count, fn, port in (("tcp", a.tcp, tcp_once, a.tcp_port), ("udp", a.udp, udp_once, a.udp_port)):
+            futures = [pool.submit(fn, a.vip, port, i, a.timeout) for i in range(count)]
+            for f in futures:
+                try:
+                    name = f.result()
+                    report[kind][name] = report[kind].get(name, 0) + 1
+                except Exception as e:  # every failure is reported, none hides another
+                    report["failures"].append(f"{kind}: {e!r}")
+    report["seconds"] = round(time.time() - start, 2)
+    json.dump(report, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+#include "control/neighbour_resolver.h"
+
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cstring>
+
+namespace meshgate::control {
+
+NeighbourResolver::NeighbourResolver(uint16_t control_tx_queue, rte_mempool* pool)
+    : tx_queue_(control_tx_queue), pool_(pool) {}
+
+NeighbourResolver::Key NeighbourResolver::key(uint16_t port, const dataplane::AddressKey& a) {
+    std::array<uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), a.address, 16);
+    return {port, a.family, bytes};
+}
+
+bool NeighbourResolver::learn(const dataplane::Event& e) {
+    if (e.kind == dataplane::Event::Kind::resolve_neighbour) {
+        want(e.port, e.address);
+        return false;
+    }
+    auto& mac = macs_[key(e.port, e.address)];
+    if (rte_is_same_ether_addr(&mac, &e.mac)) return false;
+    mac = e.mac;
+    return true;
+}
+
+void NeighbourResolver::want(uint16_t port, const dataplane::AddressKey& address) {
+    wanted_.try_emplace(key(port, address), 0);
+}
+
+void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {
+    for (size_t id = 0; id < lb.config().endpoints.size(); ++id) {
+        const auto& t = lb.endpoint(static_cast<uint32_t>(id));
+        if (t.usable) want(t.out_port, t.next_hop);
+    }
+    for (auto& [k, last] : wanted_) {
+        if (macs_.count(k) || (last != 0 && now_ns - last < retry_ns)) continue;
+        dataplane::AddressKey a{};
+        a.family = std::get<1>(k);
+        std::memcpy(a.address, std::get<2>(k).data(), 16);
+        if (a.family == 4) send_request(lb, std::get<0>(k), a);
+        last = now_ns;
+    }
+}
+
+void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port_id, const dataplane::AddressKey& target) {
+    const auto* port = lb.port(port_id);
+    if (!port) return;
+    const IpPrefix* source = nullptr;
+    for (const auto& p : port->prefixes) {
+        if (p.address.is_v4()) source = &p;
+    }
+    if (!source) return;
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (!m) return;
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    std::memset(eth->dst_addr.addr_bytes, 0xff, 6);
+    eth->src_addr = port->mac;
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+    arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = 6;
+    arp->arp_plen = 4;
+    arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+    arp->arp_data.arp_sha = port->mac;
+    std::memcpy(&arp->arp_data.arp_sip, source->address.bytes().data(), 4);
+    std::memset(arp->arp_data.arp_tha.addr_bytes, 0, 6);
+    std::memcpy(&arp->arp_data.arp_tip, target.address, 4);
+    const uint16_t length = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
+    constexpr uint16_t padded = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;  // 60: the minimum frame
+    std::memset(reinterpret_cast<uint8_t*>(eth) + length, 0, padded - length);
+    m->data_len = padded;
+    m->pkt_len = padded;
+    if (rte_eth_tx_burst(port_id, tx_queue_, &m, 1) == 1) {
+        ++requests_;
+    } else {
+        rte_pktmbuf_free(m);
+    }
+}
+
+std::shared_ptr<const dataplane::Neighbours> NeighbourResolver::table(uint64_t generation) const {
+    std::vector<dataplane::NeighbourEntry> entries;
+    for (const auto& [k, mac] : macs_) {
+        dataplane::NeighbourEntry e;
+        e.port = std::get<0>(k);
+        e.address.family = std::get<1>(k);
+        std::memcpy(e.address.address, std::get<2>(k).data(), 16);
+        e.mac = mac;
+        entries.push_back(e);
+    }
+    return std::make_shared<const dataplane::Neighbours>(generation, entries);
+}
+
+}  // namespace meshgate::control

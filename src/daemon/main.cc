@@ -1,0 +1,155 @@
+// meshgated: wiring only. EAL and ports from [dataplane], one worker per worker lcore, the
+// control thread on the main lcore.
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "config/load_config.h"
+#include "control/control_thread.h"
+#include "control/neighbour_resolver.h"
+#include "control/stats.h"
+#include "dataplane/eal.h"
+#include "dataplane/ports.h"
+#include "dataplane/snapshot_publisher.h"
+#include "dataplane/worker.h"
+
+namespace {
+
+meshgate::control::ControlSignals signals;
+
+void on_signal(int number) {
+    if (number == SIGHUP) signals.reload.store(true);
+    else signals.stop.store(true);
+}
+
+struct WorkerLaunch {
+    meshgate::dataplane::Worker* worker;
+};
+
+int worker_main(void* arg) {
+    static_cast<WorkerLaunch*>(arg)->worker->run(signals.stop);
+    return 0;
+}
+
+constexpr const char* usage = "usage: meshgated --config FILE [--stats-file FILE]\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace meshgate;
+    std::string config_path, stats_file;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--config" && i + 1 < argc) config_path = argv[++i];
+        else if (a == "--stats-file" && i + 1 < argc) stats_file = argv[++i];
+        else {
+            std::cerr << usage;
+            return 2;
+        }
+    }
+    if (config_path.empty()) {
+        std::cerr << usage;
+        return 2;
+    }
+    auto loaded = config::load_config_file(config_path);
+    for (const auto& d : loaded.diagnostics.items) std::cerr << d.to_string() << "\n";
+    if (!loaded.config) return 2;
+    Config config = std::move(*loaded.config);
+    if (config.dataplane.ports.empty()) {
+        std::cerr << config_path << ": error: dataplane.port: meshgated needs at least one [[dataplane.port]]\n";
+        return 2;
+    }
+
+    try {
+        dataplane::init_eal(dataplane::eal_arguments(config.dataplane, "meshgated", "meshgate-" + std::to_string(getpid())));
+        const uint32_t workers = rte_lcore_count() - 1;
+        if (workers == 0) throw std::runtime_error("dataplane.lcores: needs at least two lcores (control + one worker)");
+
+        const unsigned mbufs = std::max<unsigned>(8191, static_cast<unsigned>(config.dataplane.ports.size()) * (workers + 1) * 2048 + 4096);
+        rte_mempool* pool = rte_pktmbuf_pool_create("packets", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+        if (!pool) throw std::runtime_error("packet pool: out of memory (raise dataplane.memory_mb)");
+        auto ports = dataplane::start_ports(config.dataplane, workers, pool);
+
+        dataplane::SnapshotPublisher publisher(workers);
+        control::NeighbourResolver resolver(static_cast<uint16_t>(workers), pool);
+        std::vector<rte_ring*> handoff, events;
+        std::vector<std::unique_ptr<dataplane::WorkerCounters>> counters;
+        for (uint32_t w = 0; w < workers; ++w) {
+            handoff.push_back(rte_ring_create(("handoff" + std::to_string(w)).c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ));
+            events.push_back(rte_ring_create_elem(("events" + std::to_string(w)).c_str(), sizeof(dataplane::Event), 4096,
+                                                  SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
+            if (!handoff.back() || !events.back()) throw std::runtime_error("rings: out of memory");
+            counters.push_back(std::make_unique<dataplane::WorkerCounters>(65536, 4096));
+        }
+
+        control::ControlSetup cs;
+        cs.config_path = config_path;
+        cs.stats_file = stats_file;
+        cs.publisher = &publisher;
+        cs.resolver = &resolver;
+        cs.events = events;
+        cs.ports = dataplane::port_info(config.dataplane, ports);
+        for (auto& c : counters) cs.counters.push_back(c.get());
+        cs.signals = &signals;
+        control::ControlThread control(cs);
+        dataplane::FlowTimeouts timeouts;  // defaults; not yet in [dataplane]
+        const uint32_t flow_capacity = config.dataplane.flow_table_size;
+        control.publish_config(config);
+
+        // Every (port, rx queue) goes to one worker, round robin.
+        std::vector<dataplane::WorkerSetup> setups(workers);
+        uint32_t next = 0;
+        for (const auto& p : ports) {
+            for (uint16_t q = 0; q < p.rx_queues; ++q) setups[next++ % workers].rx.push_back({p.port_id, q});
+        }
+        std::vector<std::unique_ptr<dataplane::Worker>> pool_workers;
+        std::vector<WorkerLaunch> launches(workers);
+        for (uint32_t w = 0; w < workers; ++w) {
+            auto& s = setups[w];
+            s.id = w;
+            s.count = workers;
+            s.tx_queue = static_cast<uint16_t>(w);
+            s.flow_capacity = flow_capacity;
+            s.timeouts = timeouts;
+            s.snapshot = &publisher.pointer();
+            s.rcu = publisher.rcu();
+            s.handoff = handoff;
+            s.events = events[w];
+            s.counters = counters[w].get();
+            pool_workers.push_back(std::make_unique<dataplane::Worker>(s));
+            launches[w].worker = pool_workers.back().get();
+        }
+
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGHUP, on_signal);
+        uint32_t w = 0;
+        unsigned lcore;
+        RTE_LCORE_FOREACH_WORKER(lcore) {
+            rte_eal_remote_launch(worker_main, &launches[w++], lcore);
+        }
+        std::cerr << "meshgated: " << workers << " worker(s), " << ports.size() << " port(s); running\n";
+        control.run();
+        rte_eal_mp_wait_lcore();
+
+        std::vector<const dataplane::WorkerCounters*> view;
+        for (auto& c : counters) view.push_back(c.get());
+        std::cout << control::collect_stats(view, publisher.latest().lb->config()).dump(2) << "\n";
+        pool_workers.clear();
+        dataplane::stop_ports(ports);
+    } catch (const std::exception& e) {
+        std::cerr << "meshgated: " << e.what() << "\n";
+        rte_eal_cleanup();
+        return 1;
+    }
+    rte_eal_cleanup();
+    return 0;
+}

@@ -1,0 +1,42 @@
+#include "dataplane/eal.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <stdexcept>
+
+namespace meshgate::dataplane {
+
+std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+bool is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0 || device.rfind("eth_", 0) == 0; }
+
+std::vector<std::string> eal_arguments(const DataplaneConfig& config, const std::string& program, const std::string& file_prefix) {
+    std::vector<std::string> args = {program, "-l", config.lcores, "--file-prefix", file_prefix, "-m",
+                                     std::to_string(config.memory_mb)};
+    if (!config.hugepages) args.push_back("--no-huge");
+    bool pci = false;
+    for (const auto& port : config.ports) {
+        if (is_vdev(port.device)) {
+            args.push_back("--vdev=" + port.device);
+        } else {
+            args.push_back("-a");
+            args.push_back(port.device);
+            pci = true;
+        }
+    }
+    if (!pci) args.push_back("--no-pci");
+    args.insert(args.end(), config.eal_args.begin(), config.eal_args.end());
+    return args;
+}
+
+void init_eal(const std::vector<std::string>& arguments) {
+    std::vector<std::string> copy = arguments;  // EAL may permute argv
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        throw std::runtime_error(std::string("EAL initialization failed: ") + rte_strerror(rte_errno));
+    }
+}
+
+}  // namespace meshgate::dataplane
