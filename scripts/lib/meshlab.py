@@ -93,10 +93,10 @@ class Lab:
             sh("ip", "link", "set", "eth0", "up", ns=ens)
             # The kernel must hand DPDK whole checksums and no GSO super-frames.
             sh("ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ens, check=False)
-            log = open(os.path.join(self.workdir, f"server-{e.name}.log"), "w")
-            p = subprocess.Popen(["ip", "netns", "exec", ens, PYTHON, os.path.join(HERE, "who_server.py"),
-                                  "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
-                                 stdout=log, stderr=subprocess.STDOUT)
+            with open(os.path.join(self.workdir, f"server-{e.name}.log"), "w") as log:
+                p = subprocess.Popen(["ip", "netns", "exec", ens, PYTHON, os.path.join(HERE, "who_server.py"),
+                                      "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
+                                     stdout=log, stderr=subprocess.STDOUT)
             self.processes.append(p)
         self.write_config()
         self.start_daemon()
@@ -127,19 +127,19 @@ class Lab:
 
     def start_daemon(self):
         meshgated = os.path.join(self.build_dir, "src", "daemon", "meshgated")
-        self.log_file = open(self.daemon_log, "w")
-        self.daemon = subprocess.Popen(["ip", "netns", "exec", self.ns("d"), meshgated, "--config", self.config_path,
+        with open(self.daemon_log, "w") as log:
+            self.daemon = subprocess.Popen(["ip", "netns", "exec", self.ns("d"), meshgated, "--config", self.config_path,
                                         "--stats-file", self.stats_path],
-                                       stdout=self.log_file, stderr=subprocess.STDOUT)
+                                           stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.daemon.poll() is not None:
-                raise RuntimeError("meshgated exited: " + open(self.daemon_log).read())
+                raise RuntimeError("meshgated exited: " + self.log())
             # Ports are started (taps exist and are configured) once it says it runs.
-            if "running" in open(self.daemon_log).read():
+            if "running" in self.log():
                 return
             time.sleep(0.1)
-        raise RuntimeError("meshgated did not create its ports: " + open(self.daemon_log).read())
+        raise RuntimeError("meshgated did not start its ports: " + self.log())
 
     def wire_taps(self):
         client, backend = self.ns("c"), self.ns("b")
@@ -157,6 +157,21 @@ class Lab:
         sh("ip", "link", "set", f"{self.prefix}lan", "master", "br0", ns=backend)
         sh("ip", "link", "set", f"{self.prefix}lan", "up", ns=backend)
 
+    def log(self):
+        with open(self.daemon_log) as f:
+            return f.read()
+
+    def wait_stats(self, predicate, timeout=10):
+        """The counters once `predicate(stats)` holds (they are written every second)."""
+        deadline = time.time() + timeout
+        while True:
+            s = self.stats()
+            if s and predicate(s):
+                return s
+            if time.time() > deadline:
+                raise AssertionError(f"counters never satisfied the condition: {s}")
+            time.sleep(0.2)
+
     def stats(self):
         try:
             with open(self.stats_path) as f:
@@ -173,7 +188,7 @@ class Lab:
             if s and s.get("neighbours", 0) >= want:
                 return s
             if self.daemon.poll() is not None:
-                raise RuntimeError("meshgated exited: " + open(self.daemon_log).read())
+                raise RuntimeError("meshgated exited: " + self.log())
             time.sleep(0.2)
         raise RuntimeError(f"meshgated resolved {self.stats()} neighbours, wanted {want}")
 

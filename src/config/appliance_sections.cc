@@ -1,4 +1,5 @@
 // [node], [admin], [lb], [dataplane] and [hbone]: the appliance itself.
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -62,9 +63,12 @@ std::pair<uint64_t, uint64_t> nearest_primes(uint64_t n) {
     return {below, above};
 }
 
-// An EAL lcore list: "0-3", "1,3,5", "0-1,4".
+// An EAL lcore list ("0-3", "1,3,5", "0-1,4") or an EAL --lcores map ("0@0,1@1,2@1").
 bool valid_lcores(const std::string& s) {
     if (s.empty()) return false;
+    if (s.find('@') != std::string::npos) {
+        return std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '@' || c == ',' || c == '-' || c == '(' || c == ')'; });
+    }
     bool digit_seen = false;
     char previous = ',';
     for (char c : s) {
@@ -133,7 +137,7 @@ void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics)
     TableReader r(*table, "dataplane", diagnostics);
     auto& dp = config.dataplane;
     if (auto v = r.string("lcores")) {
-        if (!valid_lcores(*v)) r.error(*r.find("lcores"), "lcores", "expected an EAL lcore list such as \"0-1\" or \"0,2,4\", found \"" + *v + "\"");
+        if (!valid_lcores(*v)) r.error(*r.find("lcores"), "lcores", "expected an EAL lcore list such as \"0-1\" or \"0,2,4\", or a map such as \"0@0,1@1,2@1\", found \"" + *v + "\"");
         else dp.lcores = *v;
     }
     if (auto v = r.integer("memory_mb", 64, 1'048'576)) dp.memory_mb = static_cast<uint32_t>(*v);

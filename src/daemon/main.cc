@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -68,8 +69,14 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    const std::string file_prefix = "meshgate-" + std::to_string(getpid());
+    // EAL leaves its runtime directory behind; remove ours however we leave.
+    auto cleanup = [&] {
+        rte_eal_cleanup();
+        std::filesystem::remove_all("/var/run/dpdk/" + file_prefix);
+    };
     try {
-        dataplane::init_eal(dataplane::eal_arguments(config.dataplane, "meshgated", "meshgate-" + std::to_string(getpid())));
+        dataplane::init_eal(dataplane::eal_arguments(config.dataplane, "meshgated", file_prefix));
         const uint32_t workers = rte_lcore_count() - 1;
         if (workers == 0) throw std::runtime_error("dataplane.lcores: needs at least two lcores (control + one worker)");
 
@@ -147,9 +154,9 @@ int main(int argc, char** argv) {
         dataplane::stop_ports(ports);
     } catch (const std::exception& e) {
         std::cerr << "meshgated: " << e.what() << "\n";
-        rte_eal_cleanup();
+        cleanup();
         return 1;
     }
-    rte_eal_cleanup();
+    cleanup();
     return 0;
 }

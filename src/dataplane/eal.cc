@@ -12,7 +12,9 @@ std::string device_name(const std::string& device) { return device.substr(0, dev
 bool is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0 || device.rfind("eth_", 0) == 0; }
 
 std::vector<std::string> eal_arguments(const DataplaneConfig& config, const std::string& program, const std::string& file_prefix) {
-    std::vector<std::string> args = {program, "-l", config.lcores, "--file-prefix", file_prefix, "-m",
+    // "0@0,1@1,2@1" maps lcores to CPUs (more lcores than cores); a plain list is one-to-one.
+    const bool map = config.lcores.find('@') != std::string::npos;
+    std::vector<std::string> args = {program, map ? "--lcores" : "-l", config.lcores, "--file-prefix", file_prefix, "-m",
                                      std::to_string(config.memory_mb)};
     if (!config.hugepages) args.push_back("--no-huge");
     bool pci = false;

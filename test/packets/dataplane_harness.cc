@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "lb/planner.h"
@@ -36,6 +37,11 @@ void EalEnvironment::SetUp() {
     ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0) << "rte_eal_init failed";
     g_pool = rte_pktmbuf_pool_create("test_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     ASSERT_NE(g_pool, nullptr);
+}
+
+void EalEnvironment::TearDown() {
+    rte_eal_cleanup();
+    std::filesystem::remove_all("/var/run/dpdk/mgtest" + std::to_string(getpid()));
 }
 
 rte_mempool* EalEnvironment::pool() { return g_pool; }

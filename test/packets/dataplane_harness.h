@@ -22,6 +22,7 @@ namespace meshgate::testing {
 class EalEnvironment : public ::testing::Environment {
 public:
     void SetUp() override;
+    void TearDown() override;  // EAL cleanup and its runtime directory
     static rte_mempool* pool();
 };
 

@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""meshgated between real Linux clients and servers in network namespaces (issue 3 acceptance).
+
+argv: build directory. Needs root (namespaces, taps). Everything it makes is removed at exit.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import unittest
+
+BUILD = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+import meshlab  # noqa: E402
+
+ENDPOINTS = [
+    meshlab.Endpoint("east-1a-1", "10.20.0.11", "us-east-1a"),
+    meshlab.Endpoint("east-1a-2", "10.20.0.12", "us-east-1a"),
+    meshlab.Endpoint("east-1b-1", "10.20.0.21", "us-east-1b"),
+    meshlab.Endpoint("east-1b-2", "10.20.0.22", "us-east-1b"),
+    meshlab.Endpoint("west-2a-1", "10.20.0.31", "us-west-2a", region="us-west"),
+    meshlab.Endpoint("west-2a-2", "10.20.0.32", "us-west-2a", region="us-west"),
+]
+BY_ADDRESS = {e.address: e.name for e in ENDPOINTS}
+
+
+def planned_shares(config_path):
+    """Share of new flows per endpoint name, from `meshgatectl plan --json --flows`."""
+    ctl = os.path.join(BUILD, "src", "cli", "meshgatectl")
+    doc = json.loads(subprocess.run([ctl, "plan", "--config", config_path, "--json", "--flows", "20000"],
+                                    check=True, capture_output=True, text=True).stdout)
+    hop = doc["services"][0]["hops"][0]
+    shares = {BY_ADDRESS[e["address"]]: e["share_percent"] / 100.0 for level in hop["levels"] for e in level["endpoints"]}
+    flows = {BY_ADDRESS[k.split(":")[0]]: v / 20000.0 for k, v in doc["flows"]["per_endpoint"].items()}
+    return shares, flows
+
+
+def assert_split(test, counts, shares, total):
+    for name, share in shares.items():
+        got = counts.get(name, 0)
+        if share == 0:
+            test.assertEqual(got, 0, f"{name} is in a lower level but got {got} of {total}")
+            continue
+        sigma = math.sqrt(total * share * (1 - share))
+        test.assertLessEqual(abs(got - total * share), 5 * sigma + 2,
+                             f"{name}: {got} of {total}, planned share {share:.3f}")
+
+
+class EndToEnd(unittest.TestCase):
+    def test_single_worker_split_and_failover(self):
+        with meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS], lcores="0-1") as lab:
+            shares, synthetic = planned_shares(lab.config_path)
+            self.assertEqual(sum(1 for s in shares.values() if s > 0), 2, "PreferClose: only the local zone")
+            for name in shares:  # the plan's synthetic flows agree with its shares
+                self.assertAlmostEqual(synthetic.get(name, 0), shares[name], delta=0.02)
+
+            report = lab.client("--tcp", "1000", "--udp", "200", "--parallel", "16")
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(sum(report["tcp"].values()), 1000)
+            self.assertEqual(sum(report["udp"].values()), 200)
+            assert_split(self, report["tcp"], shares, 1000)
+            assert_split(self, report["udp"], shares, 200)
+            # A client port reused while its old flow is still closing continues that flow, so
+            # new flows can be a few fewer than exchanges; packets must all be counted.
+            stats = lab.wait_stats(lambda s: s["totals"]["new_flows"] >= 1150)
+            self.assertGreaterEqual(stats["totals"]["rx_packets"], 1200 * 4)
+            self.assertEqual(stats["drops"].get("no_flow", 0) + stats["drops"].get("no_endpoint", 0), 0)
+
+            # Failover: the local zone goes unhealthy in the TOML; SIGHUP; traffic moves to 1b.
+            down = [meshlab.Endpoint(**{**vars(e), "healthy": e.zone != "us-east-1a"}) for e in ENDPOINTS]
+            lab.reload(down)
+            shares, _ = planned_shares(lab.config_path)
+            self.assertEqual({n for n, s in shares.items() if s > 0}, {"east-1b-1", "east-1b-2"})
+            report = lab.client("--tcp", "300", "--udp", "50")
+            self.assertEqual(report["failures"], [])
+            assert_split(self, report["tcp"], shares, 300)
+            self.assertEqual(set(report["tcp"]), {"east-1b-1", "east-1b-2"})
+
+            # A bad file on reload: the running snapshot stays.
+            with open(lab.config_path, "a") as f:
+                f.write("\n[lb]\nmaglev_table_size = 65536\n")
+            generation = lab.stats()["generation"]
+            lab.daemon.send_signal(__import__("signal").SIGHUP)
+            report = lab.client("--tcp", "50")
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(lab.stats()["generation"], generation)
+            self.assertIn("reload of", lab.log())
+
+    def test_two_workers_hand_replies_to_the_flow_owner(self):
+        with meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS[:2]], lcores="0@0,1@1,2@1") as lab:
+            report = lab.client("--tcp", "300", "--udp", "60", "--parallel", "8")
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(sum(report["tcp"].values()), 300)
+            self.assertEqual(set(report["tcp"]), {"east-1a-1", "east-1a-2"})
+            stats = lab.wait_stats(lambda s: s["totals"]["new_flows"] >= 360)
+            self.assertEqual(stats["workers"], 2)
+            self.assertGreater(stats["totals"]["handoff"], 0, "replies arriving at the other worker are handed over")
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        sys.exit("e2e tests need root (network namespaces and tap devices)")
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
