@@ -41,13 +41,8 @@ const char* to_string(Drop reason) {
     return "unknown";
 }
 
-uint8_t* PacketView::source_address() const {
-    return family == 4 ? frame + l3 + offsetof(rte_ipv4_hdr, src_addr) : frame + l3 + offsetof(rte_ipv6_hdr, src_addr);
-}
-
-uint8_t* PacketView::destination_address() const {
-    return family == 4 ? frame + l3 + offsetof(rte_ipv4_hdr, dst_addr) : frame + l3 + offsetof(rte_ipv6_hdr, dst_addr);
-}
+static_assert(offsetof(rte_ipv4_hdr, src_addr) == 12 && offsetof(rte_ipv4_hdr, dst_addr) == 16);
+static_assert(offsetof(rte_ipv6_hdr, src_addr) == 8 && offsetof(rte_ipv6_hdr, dst_addr) == 24);
 
 namespace {
 

@@ -64,8 +64,9 @@ struct PacketView {
 
     uint8_t* at(uint16_t offset) const { return frame + offset; }
     // Source / destination address (4 or 16 bytes) and L4 ports, in the packet.
-    uint8_t* source_address() const;
-    uint8_t* destination_address() const;
+    // IPv4 addresses sit at 12/16 in the header, IPv6 at 8/24.
+    uint8_t* source_address() const { return frame + l3 + (family == 4 ? 12 : 8); }
+    uint8_t* destination_address() const { return frame + l3 + (family == 4 ? 16 : 24); }
     uint8_t address_size() const { return family == 4 ? 4 : 16; }
     bool has_ports() const { return protocol == proto_tcp || protocol == proto_udp; }
     rte_be16_t* source_port() const { return reinterpret_cast<rte_be16_t*>(frame + l4); }

@@ -27,36 +27,61 @@ inline uint8_t* l4_checksum(const PacketView& v) {
     }
 }
 
-// Replaces `size` bytes at `field` and fixes the L4 checksum (and the IPv4 header checksum
-// when `in_ip_header`). A UDP checksum of 0 means "none" and stays 0.
-inline void replace_field(const PacketView& v, void* field, const void* value, size_t size, bool in_ip_header) {
-    if (std::memcmp(field, value, size) == 0) return;
-    if (uint8_t* l4 = l4_checksum(v)) {
-        uint16_t c;
-        std::memcpy(&c, l4, 2);
-        if (!(v.protocol == proto_udp && c == 0)) {
-            c = checksum_adjust(c, field, value, size);
-            if (v.protocol == proto_udp && c == 0) c = 0xffff;
-            std::memcpy(l4, &c, 2);
-        }
-    }
-    if (in_ip_header && v.family == 4) {
-        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(v.at(v.l3));
-        ip->hdr_checksum = checksum_adjust(ip->hdr_checksum, field, value, size);
-    }
-    std::memcpy(field, value, size);
+namespace detail {
+
+// Adds ~old + new over the 16-bit words of a field (RFC 1624), to fold into checksums later.
+template <size_t Size>
+inline void add_delta(uint32_t& sum, const uint8_t* old_bytes, const uint8_t* new_bytes) {
+    uint16_t o[Size / 2], n[Size / 2];
+    std::memcpy(o, old_bytes, Size);
+    std::memcpy(n, new_bytes, Size);
+    for (size_t i = 0; i < Size / 2; ++i) sum += static_cast<uint16_t>(~o[i]) + uint32_t{n[i]};
 }
 
-// Full NAT of one packet: both addresses and both ports. Addresses are `v.address_size()`
-// bytes in network order; ports in network order.
+inline uint16_t apply_delta(uint16_t check, uint32_t delta) {
+    uint32_t sum = static_cast<uint16_t>(~check) + delta;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+}
+
+template <size_t AddressSize>
 inline void rewrite_tuple(const PacketView& v, const uint8_t* source, rte_be16_t source_port,
                           const uint8_t* destination, rte_be16_t destination_port) {
-    replace_field(v, v.source_address(), source, v.address_size(), true);
-    replace_field(v, v.destination_address(), destination, v.address_size(), true);
-    if (v.has_ports()) {
-        replace_field(v, v.source_port(), &source_port, 2, false);
-        replace_field(v, v.destination_port(), &destination_port, 2, false);
+    uint32_t addresses = 0;
+    add_delta<AddressSize>(addresses, v.source_address(), source);
+    add_delta<AddressSize>(addresses, v.destination_address(), destination);
+    std::memcpy(v.source_address(), source, AddressSize);
+    std::memcpy(v.destination_address(), destination, AddressSize);
+    if constexpr (AddressSize == 4) {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(v.at(v.l3));
+        ip->hdr_checksum = apply_delta(ip->hdr_checksum, addresses);
     }
+    uint8_t* l4 = l4_checksum(v);
+    if (!l4) return;
+    uint32_t delta = addresses;  // the pseudo-header carries the addresses
+    if (v.has_ports()) {
+        const rte_be16_t ports[2] = {source_port, destination_port};
+        add_delta<4>(delta, v.at(v.l4), reinterpret_cast<const uint8_t*>(ports));
+        std::memcpy(v.at(v.l4), ports, 4);
+    }
+    uint16_t check;
+    std::memcpy(&check, l4, 2);
+    if (v.protocol == proto_udp && check == 0) return;  // UDP over IPv4 without a checksum
+    check = apply_delta(check, delta);
+    if (v.protocol == proto_udp && check == 0) check = 0xffff;
+    std::memcpy(l4, &check, 2);
+}
+
+}  // namespace detail
+
+// Full NAT of one packet in one pass: both addresses, both ports, one checksum delta for the
+// IPv4 header (addresses) and one for the L4 checksum (addresses in the pseudo-header and
+// ports). Addresses are `v.address_size()` bytes in network order; ports in network order.
+inline void rewrite_tuple(const PacketView& v, const uint8_t* source, rte_be16_t source_port,
+                          const uint8_t* destination, rte_be16_t destination_port) {
+    if (v.family == 4) detail::rewrite_tuple<4>(v, source, source_port, destination, destination_port);
+    else detail::rewrite_tuple<16>(v, source, source_port, destination, destination_port);
 }
 
 // Decrements the IPv4 TTL / IPv6 hop limit; false when the packet must not be forwarded.
