@@ -25,8 +25,11 @@ void Worker::handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s) {
         setup_.counters->arp_replies.add();
         return send(m, m->port);
     }
-    if (request) return drop(m, Drop::none);  // for somebody else
-    to_exception_path(m);                     // replies: the kernel may have asked too
+    if (request) {  // for somebody else: not ours to answer, not an error
+        rte_pktmbuf_free(m);
+        return;
+    }
+    to_exception_path(m);  // replies: the kernel may have asked too
 }
 
 void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot&, uint8_t roles) {
