@@ -144,6 +144,16 @@ void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics)
     if (auto v = r.boolean("hugepages")) dp.hugepages = *v;
     if (auto v = r.integer("flow_table_size", 1024, 1 << 28)) dp.flow_table_size = static_cast<uint32_t>(*v);
     if (auto v = r.strings("eal_args")) dp.eal_args = *v;
+    if (const auto* t = r.table("flow_timeouts")) {
+        TableReader f(*t, "dataplane.flow_timeouts", diagnostics);
+        auto& ft = dp.flow_timeouts;
+        if (auto v = f.duration("tcp_syn")) ft.tcp_syn = *v;
+        if (auto v = f.duration("tcp_established")) ft.tcp_established = *v;
+        if (auto v = f.duration("tcp_closing")) ft.tcp_closing = *v;
+        if (auto v = f.duration("tcp_closed")) ft.tcp_closed = *v;
+        if (auto v = f.duration("udp")) ft.udp = *v;
+        f.finish();
+    }
     if (const auto* ports = r.tables("port")) {
         for (size_t i = 0; i < ports->size(); ++i) read_port((*ports)[i], "dataplane." + element_path("port", i), config, diagnostics);
     }

@@ -51,11 +51,21 @@ struct PortConfig {
     std::vector<IpAddress> snat;
 };
 
+// Idle timeouts of a pinned flow, by state.
+struct FlowTimeoutConfig {
+    Duration tcp_syn = std::chrono::seconds(10);
+    Duration tcp_established = std::chrono::minutes(15);
+    Duration tcp_closing = std::chrono::seconds(60);
+    Duration tcp_closed = std::chrono::seconds(10);
+    Duration udp = std::chrono::seconds(60);
+};
+
 struct DataplaneConfig {
     std::string lcores = "0-1";
     uint32_t memory_mb = 1024;
     bool hugepages = false;
     uint32_t flow_table_size = 1048576;
+    FlowTimeoutConfig flow_timeouts;
     std::vector<std::string> eal_args;
     std::vector<PortConfig> ports;
 };

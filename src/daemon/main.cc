@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         for (auto& c : counters) cs.counters.push_back(c.get());
         cs.signals = &signals;
         control::ControlThread control(cs);
-        dataplane::FlowTimeouts timeouts;  // defaults; not yet in [dataplane]
+        const dataplane::FlowTimeouts timeouts = config.dataplane.flow_timeouts;
         const uint32_t flow_capacity = config.dataplane.flow_table_size;
         control.publish_config(config);
 

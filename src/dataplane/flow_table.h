@@ -7,6 +7,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "core/config.h"
 #include "core/duration.h"
 #include "dataplane/address_key.h"
 
@@ -28,14 +29,8 @@ static_assert(sizeof(FlowTuple) == 40);
 
 enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
 
-// Per-state idle timeouts, in TSC cycles once converted by the worker.
-struct FlowTimeouts {
-    Duration tcp_syn = std::chrono::seconds(10);
-    Duration tcp_established = std::chrono::minutes(15);
-    Duration tcp_closing = std::chrono::seconds(60);
-    Duration tcp_closed = std::chrono::seconds(10);
-    Duration udp = std::chrono::seconds(60);
-};
+// Per-state idle timeouts ([dataplane.flow_timeouts]); the worker converts them to TSC cycles.
+using FlowTimeouts = FlowTimeoutConfig;
 
 // A pinned, full-NAT'ed flow. `forward` arrives client → VIP, `reverse` endpoint → SNAT;
 // each direction's rewrite takes its new addresses from the other tuple.

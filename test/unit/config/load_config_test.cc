@@ -153,6 +153,11 @@ TEST(LoadConfig, GatewayOffLink) {
                   "test.toml:11:1", "dataplane.port[0].gateway", "on none of this port's addresses"});
 }
 
+TEST(LoadConfig, BadFlowTimeout) {
+    expect_error({node + "[dataplane.flow_timeouts]\nudp = \"forever\"\n", "test.toml:8:1", "dataplane.flow_timeouts.udp",
+                  "with a unit"});
+}
+
 TEST(LoadConfig, BadSocketMode) {
     expect_error({node + "[admin]\nsocket_mode = \"0986\"\n", "test.toml:8:1", "admin.socket_mode", "octal"});
 }
@@ -204,6 +209,7 @@ memory_mb = 1024
 hugepages = false
 flow_table_size = 1048576
 eal_args = ["--log-level=8"]
+flow_timeouts = { tcp_syn = "5s", tcp_established = "1h", tcp_closing = "30s", tcp_closed = "2s", udp = "2m" }
 [[dataplane.port]]
 name = "wan0"
 device = "net_tap0,iface=mg-wan0"
@@ -295,6 +301,8 @@ allow = ["spiffe://cluster.local/ns/bookinfo/sa/*"]
     EXPECT_EQ(c.hbone->authorization.at(0).allow.at(0), "spiffe://cluster.local/ns/bookinfo/sa/*");
     EXPECT_EQ(c.services[0].on_endpoint_down, OnEndpointDown::keep);
     EXPECT_EQ(c.endpoints.at(0).locality.node, "node-3");
+    EXPECT_EQ(c.dataplane.flow_timeouts.tcp_established, std::chrono::hours(1));
+    EXPECT_EQ(c.dataplane.flow_timeouts.udp, std::chrono::minutes(2));
 }
 
 TEST(LoadConfig, TheShippedExampleLoadsWithoutErrors) {
