@@ -24,6 +24,7 @@ const char* to_string(Drop reason) {
         case Drop::bad_tcp_header_length: return "bad_tcp_header_length";
         case Drop::bad_udp_length: return "bad_udp_length";
         case Drop::bad_arp: return "bad_arp";
+        case Drop::bad_icmp_error: return "bad_icmp_error";
         case Drop::ttl_exceeded: return "ttl_exceeded";
         case Drop::no_endpoint: return "no_endpoint";
         case Drop::flow_table_full: return "flow_table_full";

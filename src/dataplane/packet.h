@@ -22,6 +22,7 @@ enum class Drop : uint8_t {
     bad_tcp_header_length,
     bad_udp_length,
     bad_arp,
+    bad_icmp_error,      // quotes too little of the packet it is about
     ttl_exceeded,
     no_endpoint,         // no healthy endpoint: TCP gets a RST
     flow_table_full,

@@ -98,7 +98,7 @@ void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t n
         if (const VipEntry* vip = s.lb->find_vip(key)) return new_flow(m, v, tuple, *vip, s, now);
     }
     const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
-    if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles);
+    if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, handed_off);
     if ((roles & role_snat) && v.has_ports()) {
         // A reply to a flow another worker owns: SNAT ports are split by worker.
         const uint32_t owner = rte_be_to_cpu_16(*v.destination_port()) % setup_.count;

@@ -3,7 +3,13 @@
 #include <rte_icmp.h>
 #include <rte_mbuf.h>
 
+#include <rte_ring.h>
+
+#include <cstring>
+
+#include "dataplane/icmp_error.h"
 #include "dataplane/local_replies.h"
+#include "dataplane/rewrite.h"
 #include "dataplane/worker.h"
 
 namespace meshgate::dataplane {
@@ -32,8 +38,11 @@ void Worker::handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s) {
     to_exception_path(m);  // replies: the kernel may have asked too
 }
 
-void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot&, uint8_t roles) {
+void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off) {
     const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(v.at(v.l4));
+    if (is_icmp_error(v.family, icmp->icmp_type) && (roles & (role_snat | role_vip))) {
+        return handle_icmp_error(m, v, s, roles, handed_off);
+    }
     const bool echo = (v.family == 4 && icmp->icmp_type == RTE_IP_ICMP_ECHO_REQUEST) ||
                       (v.family == 6 && icmp->icmp_type == 128);
     if (echo && (roles & role_vip)) {
@@ -42,6 +51,48 @@ void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot&, uint8_t ro
         return send(m, m->port);
     }
     to_exception_path(m);
+}
+
+void Worker::handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off) {
+    PacketView q;
+    if (!quoted_packet(v, q)) return drop(m, Drop::bad_icmp_error);
+    // The quoted packet went the other way: its reversed tuple is how the flow table knows it.
+    FlowTuple tuple{};
+    std::memcpy(tuple.source, q.destination_address(), q.address_size());
+    std::memcpy(tuple.destination, q.source_address(), q.address_size());
+    tuple.source_port = *q.destination_port();
+    tuple.destination_port = *q.source_port();
+    tuple.protocol = q.protocol;
+    tuple.family = q.family;
+    FlowTable::Direction direction;
+    Flow* flow = flows_.lookup(tuple, direction);
+    if (!flow) {
+        // About a packet we sent from a SNAT port another worker owns: that worker has the flow.
+        const uint32_t owner = rte_be_to_cpu_16(*q.source_port()) % setup_.count;
+        if ((roles & role_snat) && owner != setup_.id && !handed_off) {
+            if (rte_ring_mp_enqueue(setup_.handoff[owner], m) != 0) return drop(m, Drop::handoff_full);
+            setup_.counters->handoff_out.add();
+            return;
+        }
+        return drop(m, Drop::no_flow);
+    }
+    if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
+    setup_.counters->icmp_errors_translated.add();
+    if (direction == FlowTable::Direction::reverse) {
+        // From the endpoint's side, about [SNAT → endpoint]: the client must see it about
+        // [client → VIP], from the VIP.
+        translate_icmp_error(v, q, flow->forward.destination, flow->forward.source, flow->forward.source,
+                             flow->forward.source_port, flow->forward.destination, flow->forward.destination_port);
+        set_macs(v.frame, port_mac_[flow->client_port], flow->client_mac);
+        return send(m, flow->client_port);
+    }
+    // From the client's side, about [VIP → client]: the endpoint must see it about
+    // [endpoint → SNAT], from the SNAT address.
+    if (!resolve_endpoint_mac(*flow, s)) return drop(m, Drop::neighbour_unknown);
+    translate_icmp_error(v, q, flow->reverse.destination, flow->reverse.source, flow->reverse.source,
+                         flow->reverse.source_port, flow->reverse.destination, flow->reverse.destination_port);
+    set_macs(v.frame, port_mac_[flow->endpoint_port], flow->endpoint_mac);
+    send(m, flow->endpoint_port);
 }
 
 }  // namespace meshgate::dataplane

@@ -172,3 +172,60 @@ inline Bytes arp_frame(uint16_t op, const Mac& sender_mac, const std::string& se
 }
 
 }  // namespace meshgate::testing
+
+namespace meshgate::testing {
+
+// An ICMP (v4) / ICMPv6 error from `from` to `to` quoting `quoted_ip` (an IP packet without
+// its Ethernet header). `mtu` fills the next-hop MTU (v4 type 3) or the MTU (v6 type 2).
+inline Bytes icmp_error_frame(const Mac& src_mac, const Mac& dst_mac, const std::string& from, const std::string& to,
+                              uint8_t type, uint8_t code, uint16_t mtu, const Bytes& quoted_ip, uint8_t ttl = 64) {
+    const bool v6 = from.find(':') != std::string::npos;
+    Bytes icmp(8, 0);
+    icmp[0] = type;
+    icmp[1] = code;
+    put16(icmp, 6, mtu);
+    icmp.insert(icmp.end(), quoted_ip.begin(), quoted_ip.end());
+    const Bytes s = ip_bytes(from), d = ip_bytes(to);
+    if (v6) {
+        Bytes pseudo(s);
+        pseudo.insert(pseudo.end(), d.begin(), d.end());
+        Bytes tail(8, 0);
+        put32(tail, 0, static_cast<uint32_t>(icmp.size()));
+        tail[7] = 58;
+        pseudo.insert(pseudo.end(), tail.begin(), tail.end());
+        pseudo.insert(pseudo.end(), icmp.begin(), icmp.end());
+        put16(icmp, 2, internet_checksum(pseudo.data(), pseudo.size()));
+    } else {
+        put16(icmp, 2, internet_checksum(icmp.data(), icmp.size()));
+    }
+    Bytes ip;
+    if (v6) {
+        ip.assign(40, 0);
+        ip[0] = 0x60;
+        put16(ip, 4, static_cast<uint16_t>(icmp.size()));
+        ip[6] = 58;
+        ip[7] = ttl;
+        std::memcpy(&ip[8], s.data(), 16);
+        std::memcpy(&ip[24], d.data(), 16);
+    } else {
+        ip.assign(20, 0);
+        ip[0] = 0x45;
+        put16(ip, 2, static_cast<uint16_t>(20 + icmp.size()));
+        ip[8] = ttl;
+        ip[9] = 1;
+        std::memcpy(&ip[12], s.data(), 4);
+        std::memcpy(&ip[16], d.data(), 4);
+        put16(ip, 10, internet_checksum(ip.data(), 20));
+    }
+    Bytes f(dst_mac.begin(), dst_mac.end());
+    f.insert(f.end(), src_mac.begin(), src_mac.end());
+    f.push_back(v6 ? 0x86 : 0x08);
+    f.push_back(v6 ? 0xdd : 0x00);
+    f.insert(f.end(), ip.begin(), ip.end());
+    f.insert(f.end(), icmp.begin(), icmp.end());
+    return f;
+}
+
+inline Bytes ip_part(const Bytes& frame) { return Bytes(frame.begin() + 14, frame.end()); }
+
+}  // namespace meshgate::testing

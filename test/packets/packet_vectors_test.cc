@@ -492,6 +492,68 @@ TEST(ExceptionPath, TrafficForTheNodeGoesToTheKernelOrIsCounted) {
     EXPECT_EQ(b.drops(Drop::exception_unavailable), 1u);
 }
 
+// Path MTU discovery across the NAT: a router behind meshgate says "fragmentation needed"
+// about what meshgate sent the endpoint; the client must get it about what it sent the VIP.
+TEST(IcmpError, FragmentationNeededFromTheEndpointSideReachesTheClient) {
+    for (const char* client : {"10.0.0.1", "fd00::1"}) {
+        DataplaneBench b(bench_config());
+        const Frame syn = from_client(b, client);
+        auto [c0, forwarded] = b.exchange(b.client(), syn.build());
+        ASSERT_EQ(forwarded.size(), 1u);
+        const Nat nat = nat_of(forwarded[0]);
+        const bool v6 = syn.v6();
+        const std::string router = v6 ? "fd01::fe" : "10.1.0.254";
+        auto error = icmp_error_frame(DataplaneBench::mac_of(router), b.backend().mac, router, v6 ? "fd01::3" : "10.1.0.3",
+                                      v6 ? 2 : 3, v6 ? 0 : 4, 1400, ip_part(forwarded[0]));
+        auto [to_clients, to_endpoints] = b.exchange(b.backend(), error);
+        ASSERT_EQ(to_clients.size(), 1u) << client;
+        EXPECT_TRUE(to_endpoints.empty());
+        Frame quoted = syn;
+        quoted.ttl = 63;  // the quote is of the packet after meshgate's hop
+        auto expected = icmp_error_frame(b.client().mac, client_mac, syn.dst, syn.src, v6 ? 2 : 3, v6 ? 0 : 4, 1400,
+                                         ip_part(quoted.build()), 63);
+        EXPECT_EQ(to_clients[0], expected) << client;
+        EXPECT_EQ(b.counters().icmp_errors_translated.get(), 1u);
+    }
+}
+
+TEST(IcmpError, UnreachableFromTheClientSideReachesTheEndpoint) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.tcp_flags = SYN | ACK;
+    auto [to_clients, e] = b.exchange(b.backend(), synack.build());
+    ASSERT_EQ(to_clients.size(), 1u);
+    auto error = icmp_error_frame(client_mac, b.client().mac, "10.0.0.1", "10.96.0.1", 3, 3, 0, ip_part(to_clients[0]));
+    auto [c2, to_endpoints] = b.exchange(b.client(), error);
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    Frame quoted = synack;
+    quoted.ttl = 63;
+    auto expected = icmp_error_frame(b.backend().mac, DataplaneBench::mac_of(nat.endpoint), "10.1.0.3", nat.endpoint, 3, 3, 0,
+                                     ip_part(quoted.build()), 63);
+    EXPECT_EQ(to_endpoints[0], expected);
+}
+
+TEST(IcmpError, AboutAnUnknownFlowIsDropped) {
+    DataplaneBench b(bench_config());
+    Frame stray = from_client(b);
+    auto error = icmp_error_frame({2, 0, 0, 0, 0, 9}, b.backend().mac, "10.1.0.254", "10.1.0.3", 3, 4, 1400, ip_part(stray.build()));
+    auto [c, e] = b.exchange(b.backend(), error);
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::no_flow), 1u);
+}
+
+TEST(IcmpError, QuotingTooLittleIsDropped) {
+    DataplaneBench b(bench_config());
+    Bytes quote = ip_part(from_client(b).build());
+    quote.resize(20 + 2);  // not even both ports
+    auto error = icmp_error_frame({2, 0, 0, 0, 0, 9}, b.backend().mac, "10.1.0.254", "10.1.0.3", 3, 4, 1400, quote);
+    auto [c, e] = b.exchange(b.backend(), error);
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::bad_icmp_error), 1u);
+}
+
 // Malformed input: dropped, counted by reason, nothing sent, nothing crashes.
 struct Malformed {
     const char* name;
