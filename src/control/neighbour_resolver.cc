@@ -1,5 +1,7 @@
 #include "control/neighbour_resolver.h"
 
+#include "dataplane/neighbour_discovery.h"
+
 #include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -42,7 +44,7 @@ void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {
         dataplane::AddressKey a{};
         a.family = std::get<1>(k);
         std::memcpy(a.address, std::get<2>(k).data(), 16);
-        if (a.family == 4) send_request(lb, std::get<0>(k), a);
+        send_request(lb, std::get<0>(k), a);
         last = now_ns;
     }
 }
@@ -52,11 +54,20 @@ void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port
     if (!port) return;
     const IpPrefix* source = nullptr;
     for (const auto& p : port->prefixes) {
-        if (p.address.is_v4()) source = &p;
+        if (p.address.is_v4() == (target.family == 4)) source = &p;
     }
     if (!source) return;
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (!m) return;
+    if (target.family == 6) {
+        const uint32_t length = dataplane::write_neighbour_solicitation(rte_pktmbuf_mtod(m, uint8_t*), port->mac,
+                                                                        source->address.bytes().data(), target.address);
+        m->data_len = static_cast<uint16_t>(length);
+        m->pkt_len = length;
+        if (rte_eth_tx_burst(port_id, tx_queue_, &m, 1) == 1) ++requests_;
+        else rte_pktmbuf_free(m);
+        return;
+    }
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     std::memset(eth->dst_addr.addr_bytes, 0xff, 6);
     eth->src_addr = port->mac;

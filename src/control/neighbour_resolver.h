@@ -14,8 +14,8 @@ struct rte_mempool;
 namespace meshgate::control {
 
 // The control thread's ARP table: learns from what workers saw, asks for what they need
-// (ARP requests out of the control thread's own tx queue), and makes the immutable
-// Neighbours a snapshot carries. IPv4 only for now.
+// (ARP requests and IPv6 neighbour solicitations out of the control thread's own tx queue),
+// and makes the immutable Neighbours a snapshot carries.
 class NeighbourResolver {
 public:
     NeighbourResolver(uint16_t control_tx_queue, rte_mempool* pool);

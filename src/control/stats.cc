@@ -21,6 +21,7 @@ nlohmann::json collect_stats(const std::vector<const dataplane::WorkerCounters*>
         {"handoff", sum([](const auto& w) -> const auto& { return w.handoff_in; })},
         {"exception_packets", sum([](const auto& w) -> const auto& { return w.exception_packets; })},
         {"arp_replies", sum([](const auto& w) -> const auto& { return w.arp_replies; })},
+        {"nd_advertisements", sum([](const auto& w) -> const auto& { return w.nd_advertisements; })},
         {"icmp_echo_replies", sum([](const auto& w) -> const auto& { return w.icmp_echo_replies; })},
         {"icmp_errors_translated", sum([](const auto& w) -> const auto& { return w.icmp_errors_translated; })},
         {"tcp_resets", sum([](const auto& w) -> const auto& { return w.tcp_resets; })},

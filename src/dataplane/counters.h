@@ -31,7 +31,7 @@ struct alignas(64) WorkerCounters {
     Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
     Counter new_flows, expired_flows, active_flows;
     Counter handoff_out, handoff_in, exception_packets;
-    Counter arp_replies, icmp_echo_replies, icmp_errors_translated, tcp_resets;
+    Counter arp_replies, nd_advertisements, icmp_echo_replies, icmp_errors_translated, tcp_resets;
     Counter drops[static_cast<size_t>(Drop::count_)];
     // By endpoint id of the snapshot that created the flow, and by service index.
     std::vector<EndpointCounters> endpoints;

@@ -66,6 +66,7 @@ private:
     void reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
     void handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s);
     void handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off);
+    void handle_neighbour_discovery(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t type);
     void handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off);
     void refuse(rte_mbuf* m, PacketView& v, Drop reason);
     void to_exception_path(rte_mbuf* m);

@@ -9,6 +9,7 @@
 
 #include "dataplane/icmp_error.h"
 #include "dataplane/local_replies.h"
+#include "dataplane/neighbour_discovery.h"
 #include "dataplane/rewrite.h"
 #include "dataplane/worker.h"
 
@@ -40,6 +41,7 @@ void Worker::handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s) {
 
 void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off) {
     const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(v.at(v.l4));
+    if (is_neighbour_discovery(v, icmp->icmp_type)) return handle_neighbour_discovery(m, v, s, icmp->icmp_type);
     if (is_icmp_error(v.family, icmp->icmp_type) && (roles & (role_snat | role_vip))) {
         return handle_icmp_error(m, v, s, roles, handed_off);
     }
@@ -49,6 +51,34 @@ void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t 
         make_echo_reply(v);
         setup_.counters->icmp_echo_replies.add();
         return send(m, m->port);
+    }
+    to_exception_path(m);
+}
+
+void Worker::handle_neighbour_discovery(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t type) {
+    const uint8_t* target = nd_target(v);
+    if (!target) return drop(m, Drop::truncated_l4);
+    // Learn: the asker's link-layer address (NS), or the target's (NA).
+    rte_ether_addr mac;
+    const uint8_t* address = type == nd_solicitation ? v.source_address() : target;
+    static constexpr uint8_t unspecified[16] = {};
+    if (nd_link_layer_option(v, type == nd_solicitation ? 1 : 2, mac) && std::memcmp(address, unspecified, 16) != 0) {
+        Event e;
+        e.kind = Event::Kind::neighbour_seen;
+        e.port = m->port;
+        e.address = AddressKey::from(6, address);
+        e.mac = mac;
+        post(e);
+    }
+    if (type == nd_solicitation && s.lb->roles(AddressKey::from(6, target)) != 0) {
+        const uint32_t length = make_neighbour_advertisement(v, port_mac_[m->port]);
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - length));
+        setup_.counters->nd_advertisements.add();
+        return send(m, m->port);
+    }
+    if (type == nd_solicitation) {  // for somebody else
+        rte_pktmbuf_free(m);
+        return;
     }
     to_exception_path(m);
 }

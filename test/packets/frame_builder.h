@@ -229,3 +229,41 @@ inline Bytes icmp_error_frame(const Mac& src_mac, const Mac& dst_mac, const std:
 inline Bytes ip_part(const Bytes& frame) { return Bytes(frame.begin() + 14, frame.end()); }
 
 }  // namespace meshgate::testing
+
+namespace meshgate::testing {
+
+// An ICMPv6 neighbour solicitation (135) or advertisement (136) with one link-layer option.
+inline Bytes nd_frame(uint8_t type, const Mac& src_mac, const Mac& dst_mac, const std::string& src, const std::string& dst,
+                      const std::string& target, uint8_t option_type, const Mac& option_mac, uint8_t flags = 0) {
+    Bytes icmp(32, 0);
+    icmp[0] = type;
+    icmp[4] = flags;
+    auto t = ip_bytes(target);
+    std::copy(t.begin(), t.end(), icmp.begin() + 8);
+    icmp[24] = option_type;
+    icmp[25] = 1;
+    std::copy(option_mac.begin(), option_mac.end(), icmp.begin() + 26);
+    const Bytes s = ip_bytes(src), d = ip_bytes(dst);
+    Bytes pseudo(s);
+    pseudo.insert(pseudo.end(), d.begin(), d.end());
+    Bytes tail = {0, 0, 0, 32, 0, 0, 0, 58};
+    pseudo.insert(pseudo.end(), tail.begin(), tail.end());
+    pseudo.insert(pseudo.end(), icmp.begin(), icmp.end());
+    put16(icmp, 2, internet_checksum(pseudo.data(), pseudo.size()));
+    Bytes ip(40, 0);
+    ip[0] = 0x60;
+    put16(ip, 4, 32);
+    ip[6] = 58;
+    ip[7] = 255;
+    std::copy(s.begin(), s.end(), ip.begin() + 8);
+    std::copy(d.begin(), d.end(), ip.begin() + 24);
+    Bytes f(dst_mac.begin(), dst_mac.end());
+    f.insert(f.end(), src_mac.begin(), src_mac.end());
+    f.push_back(0x86);
+    f.push_back(0xdd);
+    f.insert(f.end(), ip.begin(), ip.end());
+    f.insert(f.end(), icmp.begin(), icmp.end());
+    return f;
+}
+
+}  // namespace meshgate::testing

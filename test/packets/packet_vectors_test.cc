@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "dataplane/flow_table.h"
+#include "dataplane/neighbour_discovery.h"
 #include "dataplane_harness.h"
 
 namespace meshgate::testing {
@@ -455,6 +456,52 @@ TEST(Arp, RequestsForOurAddressesAreAnswered) {
         EXPECT_EQ(events[0].address.to_address().to_string(), "10.0.0.9");
         EXPECT_EQ(events[0].mac.addr_bytes[5], 0x77);
     }
+}
+
+TEST(NeighbourDiscovery, SolicitationsForOurAddressesAreAdvertised) {
+    for (const char* ours : {"fd96::1", "fd00::2"}) {
+        DataplaneBench b(bench_config());
+        const Mac asker{0x02, 0, 0, 0, 0, 0x66};
+        const Mac group{0x33, 0x33, 0xff, 0, 0, static_cast<uint8_t>(ip_bytes(ours)[15])};
+        auto ns = nd_frame(135, asker, group, "fd00::9", "ff02::1:ff00:" + std::string(ours).substr(std::string(ours).rfind(':') + 1), ours, 1, asker);
+        auto [to_clients, e] = b.exchange(b.client(), ns);
+        ASSERT_EQ(to_clients.size(), 1u) << ours;
+        EXPECT_EQ(to_clients[0], nd_frame(136, b.client().mac, asker, ours, "fd00::9", ours, 2, b.client().mac, 0x60)) << ours;
+        auto events = b.events();
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].address.to_address().to_string(), "fd00::9");
+        EXPECT_EQ(events[0].mac.addr_bytes[5], 0x66);
+    }
+}
+
+TEST(NeighbourDiscovery, SolicitationsForOtherAddressesAreNotAnswered) {
+    DataplaneBench b(bench_config());
+    auto ns = nd_frame(135, {2, 0, 0, 0, 0, 0x66}, {0x33, 0x33, 0xff, 0, 0, 0x50}, "fd00::9", "ff02::1:ff00:50", "fd00::50", 1,
+                       {2, 0, 0, 0, 0, 0x66});
+    auto [c, e] = b.exchange(b.client(), ns);
+    EXPECT_TRUE(c.empty() && e.empty());
+}
+
+TEST(NeighbourDiscovery, AdvertisementsAreLearnt) {
+    DataplaneBench b(bench_config());
+    const Mac endpoint{0x02, 0, 0, 0, 0, 0x44};
+    auto na = nd_frame(136, endpoint, b.backend().mac, "fd01::44", "fd01::2", "fd01::44", 2, endpoint, 0x60);
+    b.exchange(b.backend(), na);
+    auto events = b.events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, dataplane::Event::Kind::neighbour_seen);
+    EXPECT_EQ(events[0].address.to_address().to_string(), "fd01::44");
+    EXPECT_EQ(events[0].mac.addr_bytes[5], 0x44);
+}
+
+TEST(NeighbourDiscovery, TheControlThreadsSolicitationIsWellFormed) {
+    uint8_t frame[128] = {};
+    rte_ether_addr mac{{0x02, 0, 0, 0, 0, 0x01}};
+    auto source = ip_bytes("fd01::2"), target = ip_bytes("fd01::11");
+    const uint32_t length = dataplane::write_neighbour_solicitation(frame, mac, source.data(), target.data());
+    EXPECT_EQ(Bytes(frame, frame + length),
+              nd_frame(135, {0x02, 0, 0, 0, 0, 0x01}, {0x33, 0x33, 0xff, 0, 0, 0x11}, "fd01::2", "ff02::1:ff00:11", "fd01::11", 1,
+                       {0x02, 0, 0, 0, 0, 0x01}));
 }
 
 TEST(Arp, RequestsForOtherAddressesAreNotAnswered) {
