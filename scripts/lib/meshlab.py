@@ -111,9 +111,9 @@ class Lab:
             "[dataplane]", f'lcores = "{self.lcores}"', "memory_mb = 512", "hugepages = false",
             "flow_table_size = 65536", 'eal_args = ["--log-level=*:warning"]', "",
             "[[dataplane.port]]", 'name = "wan0"', f'device = "net_tap0,iface={self.prefix}wan"',
-            'addresses = ["10.10.0.2/24"]', "",
+            'addresses = ["10.10.0.2/24"]', f'exception_interface = "{self.prefix}xw"', "",
             "[[dataplane.port]]", 'name = "lan0"', f'device = "net_tap1,iface={self.prefix}lan"',
-            'addresses = ["10.20.0.2/24"]', 'snat = ["10.20.0.3"]', "",
+            'addresses = ["10.20.0.2/24"]', 'snat = ["10.20.0.3"]', f'exception_interface = "{self.prefix}xl"', "",
             "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = ["{self.vip}"]',
             f'ports = [{{ port = {self.tcp_port}, protocol = "tcp" }}, {{ port = {self.udp_port}, protocol = "udp" }}]',
             f'traffic_distribution = "{self.traffic_distribution}"', "",
@@ -143,6 +143,10 @@ class Lab:
 
     def wire_taps(self):
         client, backend = self.ns("c"), self.ns("b")
+        # The exception taps stay with meshgated: its namespace's kernel is the node's stack.
+        for tap, address in ((f"{self.prefix}xw", "10.10.0.2/24"), (f"{self.prefix}xl", "10.20.0.2/24")):
+            sh("ip", "addr", "add", address, "dev", tap, ns=self.ns("d"))
+            sh("ip", "link", "set", tap, "up", ns=self.ns("d"))
         sh("ip", "link", "set", f"{self.prefix}wan", "netns", client, ns=self.ns("d"))
         sh("ip", "link", "set", f"{self.prefix}lan", "netns", backend, ns=self.ns("d"))
         # A tap is a wire: DPDK owns one end's MAC, so the kernel end needs another (else the
@@ -207,11 +211,19 @@ class Lab:
             time.sleep(0.1)
         raise RuntimeError("no new snapshot after SIGHUP")
 
-    def client(self, *args, timeout=300):
-        """Runs lab_client.py in the client namespace; returns its JSON report."""
-        p = sh(PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", self.vip, "--tcp-port", self.tcp_port,
-               "--udp-port", self.udp_port, *args, ns=self.ns("c"), timeout=timeout)
+    def client(self, *args, target=None, tcp_port=None, timeout=300):
+        """Runs lab_client.py in the client namespace (to the VIP unless `target`); its JSON report."""
+        p = sh(PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", target or self.vip, "--tcp-port",
+               tcp_port or self.tcp_port, "--udp-port", self.udp_port, *args, ns=self.ns("c"), timeout=timeout)
         return json.loads(p.stdout)
+
+    def serve_on_node(self, name, address, port):
+        """A who_server in meshgated's own namespace: reached only through the exception path."""
+        with open(os.path.join(self.workdir, f"server-{name}.log"), "w") as log:
+            self.processes.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.ns("d"), PYTHON, os.path.join(HERE, "who_server.py"), "--name", name,
+                 "--port", str(port), "--bind", address], stdout=log, stderr=subprocess.STDOUT))
+        time.sleep(0.5)
 
     def stop_daemon(self):
         if self.daemon and self.daemon.poll() is None:

@@ -14,6 +14,7 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--udp-port", type=int)
+    p.add_argument("--bind", default="0.0.0.0")
     a = p.parse_args()
     name = a.name.encode()
 
@@ -30,9 +31,9 @@ def main():
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
     socketserver.ThreadingTCPServer.request_queue_size = 512
-    tcp = socketserver.ThreadingTCPServer(("0.0.0.0", a.port), Tcp)
+    tcp = socketserver.ThreadingTCPServer((a.bind, a.port), Tcp)
     if a.udp_port:
-        udp = socketserver.UDPServer(("0.0.0.0", a.udp_port), Udp)
+        udp = socketserver.UDPServer((a.bind, a.udp_port), Udp)
         threading.Thread(target=udp.serve_forever, daemon=True).start()
     tcp.serve_forever()
 

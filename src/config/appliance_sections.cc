@@ -114,6 +114,13 @@ void read_port(const toml::value& table, const std::string& path, Config& config
     PortConfig port;
     if (auto v = r.string("name", true)) port.name = *v;
     if (auto v = r.string("device", true)) port.device = *v;
+    if (auto v = r.string("exception_interface")) {
+        if (v->empty() || v->size() > 15 || v->find('/') != std::string::npos || v->find(' ') != std::string::npos) {
+            r.error(*r.find("exception_interface"), "exception_interface",
+                    "expected a Linux interface name of 1 to 15 characters, found \"" + *v + "\"");
+        }
+        port.exception_interface = *v;
+    }
     port.addresses = r.prefixes("addresses");
     port.gateway = r.address("gateway");
     if (port.gateway) {

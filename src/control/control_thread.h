@@ -7,6 +7,7 @@
 
 #include "control/neighbour_resolver.h"
 #include "dataplane/counters.h"
+#include "dataplane/exception_path.h"
 #include "dataplane/snapshot_publisher.h"
 
 struct rte_ring;
@@ -26,11 +27,14 @@ struct ControlSetup {
     NeighbourResolver* resolver = nullptr;
     std::vector<rte_ring*> events;  // one per worker
     std::vector<dataplane::PortInfo> ports;
+    std::vector<dataplane::ExceptionPort> exception_ports;
+    uint16_t control_tx_queue = 0;
     std::vector<const dataplane::WorkerCounters*> counters;
     ControlSignals* signals = nullptr;
 };
 
-// The slow path on the main lcore: consumes worker events, resolves neighbours, reloads the
+// The slow path on the main lcore: consumes worker events, resolves neighbours, carries the
+// kernel's packets from the exception taps to the wire, reloads the
 // configuration on SIGHUP (keeping the running one if the file is bad), publishes snapshots
 // and frees old ones after their grace period. Sleeps between rounds: it is not a poller.
 class ControlThread {

@@ -46,6 +46,9 @@ struct LbConfig {
 struct PortConfig {
     std::string name;
     std::string device;
+    // Kernel tap meshgated creates for this port's exception path (the node's own traffic,
+    // protocols the fast path does not serve); empty: none, such packets are dropped.
+    std::string exception_interface;
     std::vector<IpPrefix> addresses;
     std::optional<IpAddress> gateway;
     std::vector<IpAddress> snat;

@@ -18,6 +18,7 @@
 #include "control/neighbour_resolver.h"
 #include "control/stats.h"
 #include "dataplane/eal.h"
+#include "dataplane/exception_path.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_publisher.h"
 #include "dataplane/worker.h"
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
         rte_mempool* pool = rte_pktmbuf_pool_create("packets", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
         if (!pool) throw std::runtime_error("packet pool: out of memory (raise dataplane.memory_mb)");
         auto ports = dataplane::start_ports(config.dataplane, workers, pool);
+        const auto exception_ports = dataplane::start_exception_ports(config.dataplane, ports, workers, pool);
 
         dataplane::SnapshotPublisher publisher(workers);
         control::NeighbourResolver resolver(static_cast<uint16_t>(workers), pool);
@@ -104,6 +106,8 @@ int main(int argc, char** argv) {
         cs.resolver = &resolver;
         cs.events = events;
         cs.ports = dataplane::port_info(config.dataplane, ports);
+        cs.exception_ports = exception_ports;
+        cs.control_tx_queue = static_cast<uint16_t>(workers);
         for (auto& c : counters) cs.counters.push_back(c.get());
         cs.signals = &signals;
         control::ControlThread control(cs);
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
             s.handoff = handoff;
             s.events = events[w];
             s.counters = counters[w].get();
+            s.exception_port = dataplane::exception_map(exception_ports);
             pool_workers.push_back(std::make_unique<dataplane::Worker>(s));
             launches[w].worker = pool_workers.back().get();
         }
@@ -151,6 +156,10 @@ int main(int argc, char** argv) {
         for (auto& c : counters) view.push_back(c.get());
         std::cout << control::collect_stats(view, publisher.latest().lb->config()).dump(2) << "\n";
         pool_workers.clear();
+        for (const auto& e : exception_ports) {
+            rte_eth_dev_stop(e.tap_port);
+            rte_eth_dev_close(e.tap_port);
+        }
         dataplane::stop_ports(ports);
     } catch (const std::exception& e) {
         std::cerr << "meshgated: " << e.what() << "\n";

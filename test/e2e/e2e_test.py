@@ -87,6 +87,15 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(lab.stats()["generation"], generation)
             self.assertIn("reload of", lab.log())
 
+    def test_the_nodes_own_traffic_takes_the_exception_path(self):
+        with meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(ENDPOINTS[0]))]) as lab:
+            lab.serve_on_node("node-kernel", "10.10.0.2", 7000)
+            report = lab.client("--tcp", "20", target="10.10.0.2", tcp_port=7000)
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(report["tcp"], {"node-kernel": 20})
+            stats = lab.wait_stats(lambda s: s["totals"]["exception_packets"] >= 20 * 3)
+            self.assertEqual(stats["totals"]["new_flows"], 0, "not load-balanced: the node's own address")
+
     def test_two_workers_hand_replies_to_the_flow_owner(self):
         with meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS[:2]], lcores="0@0,1@1,2@1") as lab:
             report = lab.client("--tcp", "300", "--udp", "60", "--parallel", "8")
