@@ -38,13 +38,15 @@ class Lab:
     """A meshgate lab. `endpoints` are Endpoint objects on 10.20.0.0/24."""
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
-                 tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose"):
+                 tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True):
         self.build_dir = build_dir
         self.endpoints = endpoints
         self.prefix = prefix or "mg%04x" % random.randrange(0x10000)
         self.lcores = lcores
         self.vip, self.tcp_port, self.udp_port = vip, tcp_port, udp_port
         self.traffic_distribution = traffic_distribution
+        self.extra_tcp_ports = list(extra_tcp_ports)
+        self.servers = servers
         self.workdir = workdir or f"/tmp/{self.prefix}"
         self.namespaces = []
         self.processes = []
@@ -93,6 +95,8 @@ class Lab:
             sh("ip", "link", "set", "eth0", "up", ns=ens)
             # The kernel must hand DPDK whole checksums and no GSO super-frames.
             sh("ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ens, check=False)
+            if not self.servers:
+                continue
             with open(os.path.join(self.workdir, f"server-{e.name}.log"), "w") as log:
                 p = subprocess.Popen(["ip", "netns", "exec", ens, PYTHON, os.path.join(HERE, "who_server.py"),
                                       "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
@@ -115,7 +119,8 @@ class Lab:
             "[[dataplane.port]]", 'name = "lan0"', f'device = "net_tap1,iface={self.prefix}lan"',
             'addresses = ["10.20.0.2/24"]', 'snat = ["10.20.0.3"]', f'exception_interface = "{self.prefix}xl"', "",
             "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = ["{self.vip}"]',
-            f'ports = [{{ port = {self.tcp_port}, protocol = "tcp" }}, {{ port = {self.udp_port}, protocol = "udp" }}]',
+            "ports = [" + ", ".join([f'{{ port = {p}, protocol = "tcp" }}' for p in [self.tcp_port] + self.extra_tcp_ports]
+                                    + [f'{{ port = {self.udp_port}, protocol = "udp" }}']) + "]",
             f'traffic_distribution = "{self.traffic_distribution}"', "",
         ]
         for e in self.endpoints:
@@ -141,12 +146,15 @@ class Lab:
             time.sleep(0.1)
         raise RuntimeError("meshgated did not start its ports: " + self.log())
 
-    def wire_taps(self):
-        client, backend = self.ns("c"), self.ns("b")
+    def configure_node_stack(self):
         # The exception taps stay with meshgated: its namespace's kernel is the node's stack.
         for tap, address in ((f"{self.prefix}xw", "10.10.0.2/24"), (f"{self.prefix}xl", "10.20.0.2/24")):
             sh("ip", "addr", "add", address, "dev", tap, ns=self.ns("d"))
             sh("ip", "link", "set", tap, "up", ns=self.ns("d"))
+
+    def wire_taps(self):
+        client, backend = self.ns("c"), self.ns("b")
+        self.configure_node_stack()
         sh("ip", "link", "set", f"{self.prefix}wan", "netns", client, ns=self.ns("d"))
         sh("ip", "link", "set", f"{self.prefix}lan", "netns", backend, ns=self.ns("d"))
         # A tap is a wire: DPDK owns one end's MAC, so the kernel end needs another (else the
@@ -227,7 +235,7 @@ class Lab:
 
     def stop_daemon(self):
         if self.daemon and self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
+            self.daemon.send_signal(signal.SIGINT if "testpmd" in str(self.daemon.args) else signal.SIGTERM)
             try:
                 self.daemon.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -250,4 +258,6 @@ class Lab:
                     pass
             sh("ip", "netns", "del", name, check=False)
         self.namespaces = []
-        subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{self.daemon.pid}"] if self.daemon else ["true"], check=False)
+        if self.daemon:
+            subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{self.daemon.pid}", f"/var/run/dpdk/{self.prefix}pmd"],
+                           check=False)

@@ -31,6 +31,8 @@ std::vector<PortSetup> start_ports(const DataplaneConfig& config, uint32_t worke
         rte_eth_dev_info info{};
         if (int rc = rte_eth_dev_info_get(p.port_id, &info); rc != 0) fail(pc.name, "device info", rc);
         rte_eth_conf conf{};
+        // Let the NIC verify IPv4 header checksums where it can: the worker then skips its own.
+        if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
         p.rss = workers > 1 && info.max_rx_queues > 1 && info.flow_type_rss_offloads != 0;
         if (p.rss) {
             conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
