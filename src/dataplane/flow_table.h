@@ -46,6 +46,7 @@ struct Flow {
     rte_ether_addr endpoint_mac{};   // next hop towards the endpoint
     AddressKey endpoint_next_hop{};
     uint64_t neighbour_generation = 0;
+    uint64_t snapshot_generation = 0;  // the snapshot its endpoint was last found in
     FlowState state = FlowState::udp;
     bool in_use = false;
 };

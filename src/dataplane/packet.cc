@@ -33,6 +33,7 @@ const char* to_string(Drop reason) {
         case Drop::neighbour_unknown: return "neighbour_unknown";
         case Drop::no_flow: return "no_flow";
         case Drop::no_service: return "no_service";
+        case Drop::endpoint_removed: return "endpoint_removed";
         case Drop::exception_unavailable: return "exception_unavailable";
         case Drop::unsupported_protocol: return "unsupported_protocol";
         case Drop::handoff_full: return "handoff_full";

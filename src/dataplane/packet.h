@@ -31,6 +31,7 @@ enum class Drop : uint8_t {
     neighbour_unknown,
     no_flow,             // to a SNAT address, but no flow: stale or spoofed
     no_service,          // to a VIP, on a port or protocol it does not serve
+    endpoint_removed,    // a pinned TCP flow whose endpoint left the configuration: reset
     exception_unavailable,  // for the kernel, but the port has no exception path
     unsupported_protocol,
     handoff_full,

@@ -100,6 +100,9 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
         rte_hash_add_key_data(role_hash_, &k, reinterpret_cast<void*>(uintptr_t{role_values_.size() - 1}));
     }
 
+    endpoint_hash_ = make_hash("endpoints", static_cast<uint32_t>(config_.endpoints.size() * 2), sizeof(EndpointKey));
+    std::map<std::string, uint32_t> service_index;
+    for (uint32_t i = 0; i < config_.services.size(); ++i) service_index[config_.services[i].key()] = i;
     endpoints_.resize(config_.endpoints.size());
     for (size_t id = 0; id < config_.endpoints.size(); ++id) {
         const auto& e = config_.endpoints[id];
@@ -112,11 +115,28 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
             t.out_port = r->port;
             t.next_hop = r->next_hop;
         }
+        // Indexed under every port a flow to it can have: its own, or each target port.
+        const uint32_t service = service_index[e.service];
+        std::vector<uint16_t> target_ports;
+        if (e.port) target_ports.push_back(*e.port);
+        else for (const auto& p : config_.services[service].ports) target_ports.push_back(p.target_port);
+        for (uint16_t port : target_ports) {
+            EndpointKey key{service, t.address, rte_cpu_to_be_16(port), {}};
+            rte_hash_add_key_data(endpoint_hash_, &key, reinterpret_cast<void*>(uintptr_t{id}));
+        }
     }
+}
+
+uint32_t LbState::find_endpoint(uint32_t service, const AddressKey& address, rte_be16_t port) const {
+    EndpointKey key{service, address, port, {}};
+    void* data = nullptr;
+    if (rte_hash_lookup_data(endpoint_hash_, &key, &data) < 0) return lb::SelectionTable::no_endpoint;
+    return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
 }
 
 LbState::~LbState() {
     rte_hash_free(vip_hash_);
+    rte_hash_free(endpoint_hash_);
     rte_hash_free(role_hash_);
 }
 

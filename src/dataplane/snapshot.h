@@ -16,6 +16,15 @@ struct rte_hash;
 
 namespace meshgate::dataplane {
 
+// An endpoint as flows know it across snapshots: its service, address and port.
+struct EndpointKey {
+    uint32_t service;
+    AddressKey address;
+    rte_be16_t port;
+    uint8_t pad[2];
+};
+static_assert(sizeof(EndpointKey) == 28);
+
 // What a VIP:port:protocol leads to.
 struct VipEntry {
     uint32_t service = 0;                        // index in Config::services
@@ -84,6 +93,10 @@ public:
     LbState& operator=(const LbState&) = delete;
 
     const VipEntry* find_vip(const VipKey& key) const;
+    // The endpoint of `service` at `address`:`port` (network order) in this snapshot, or
+    // lb::SelectionTable::no_endpoint when there is none: how a flow made under an older snapshot
+    // finds its endpoint again.
+    uint32_t find_endpoint(uint32_t service, const AddressKey& address, rte_be16_t port) const;
     uint8_t roles(const AddressKey& address) const;
     std::optional<Route> route(const AddressKey& destination) const;
     const EndpointTarget& endpoint(uint32_t id) const { return endpoints_[id]; }
@@ -101,6 +114,7 @@ private:
     std::vector<VipEntry> vips_;
     std::vector<EndpointTarget> endpoints_;
     rte_hash* vip_hash_ = nullptr;
+    rte_hash* endpoint_hash_ = nullptr;
     rte_hash* role_hash_ = nullptr;
     std::vector<uint8_t> role_values_;
 };

@@ -71,6 +71,9 @@ private:
     void refuse(rte_mbuf* m, PacketView& v, Drop reason);
     void to_exception_path(rte_mbuf* m);
     bool resolve_endpoint_mac(Flow& flow, const Snapshot& s);
+    enum class Pinning : uint8_t { kept, gone };
+    Pinning revalidate(Flow& flow, const Snapshot& s);
+    void endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client);
     void post(const Event& e);
     void send(rte_mbuf* m, uint16_t port);
     void drop(rte_mbuf* m, Drop reason);

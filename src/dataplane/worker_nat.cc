@@ -86,6 +86,7 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     flow->client_mac = reinterpret_cast<const rte_ether_hdr*>(v.frame)->src_addr;
     flow->state = v.protocol == proto_tcp ? FlowState::syn_sent : FlowState::udp;
     flow->last_seen = now;
+    flow->snapshot_generation = s.generation;
 
     auto& c = *setup_.counters;
     c.new_flows.add();
@@ -124,7 +125,56 @@ bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
     return true;
 }
 
+// A new snapshot may have removed a flow's endpoint (semantics.md §6): find it again, by
+// service, address and port, once per flow per snapshot.
+Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
+    VipKey key{};
+    std::memcpy(key.address, flow.forward.destination, 16);
+    key.port = flow.forward.destination_port;
+    key.protocol = flow.forward.protocol;
+    key.family = flow.forward.family;
+    const VipEntry* vip = s.lb->find_vip(key);
+    const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.reverse.family, flow.reverse.source),
+                                                 flow.reverse.source_port)
+                            : lb::SelectionTable::no_endpoint;
+    auto& c = *setup_.counters;
+    if (id != lb::SelectionTable::no_endpoint) {
+        // Same endpoint, perhaps under a new index: move its active-flow count along.
+        if (flow.endpoint < c.endpoints.size()) c.endpoints[flow.endpoint].active_flows.sub();
+        if (id < c.endpoints.size()) c.endpoints[id].active_flows.add();
+        flow.endpoint = id;
+        flow.service = vip->service;
+        flow.snapshot_generation = s.generation;
+        return Pinning::kept;
+    }
+    if (vip && s.lb->config().services[vip->service].on_endpoint_down == OnEndpointDown::keep) {
+        flow.snapshot_generation = s.generation;
+        return Pinning::kept;
+    }
+    return Pinning::gone;
+}
+
+// The flow's endpoint is gone: TCP is reset (the packet's sender gets the RST), a client's UDP
+// datagram starts a new flow, anything else from the old endpoint is dropped.
+void Worker::endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client) {
+    const FlowTuple forward_tuple = flow.forward;
+    release_flow(flow);
+    flows_.remove(&flow);
+    if (v.protocol == proto_tcp) return refuse(m, v, Drop::endpoint_removed);
+    if (!from_client) return drop(m, Drop::endpoint_removed);
+    VipKey key{};
+    std::memcpy(key.address, forward_tuple.destination, 16);
+    key.port = forward_tuple.destination_port;
+    key.protocol = forward_tuple.protocol;
+    key.family = forward_tuple.family;
+    if (const VipEntry* vip = s.lb->find_vip(key)) return new_flow(m, v, forward_tuple, *vip, s, now);
+    drop(m, Drop::endpoint_removed);
+}
+
 void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
+    if (flow.snapshot_generation != s.generation && revalidate(flow, s) == Pinning::gone) {
+        return endpoint_gone(m, v, flow, s, now, true);
+    }
     flow.last_seen = now;
     if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
     if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
@@ -140,7 +190,10 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     send(m, flow.endpoint_port);
 }
 
-void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot&, uint64_t now) {
+void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
+    if (flow.snapshot_generation != s.generation && revalidate(flow, s) == Pinning::gone) {
+        return endpoint_gone(m, v, flow, s, now, false);
+    }
     flow.last_seen = now;
     if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
     if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), false);

@@ -405,6 +405,71 @@ TEST(Snapshot, PublishingKeepsExistingFlowsPinned) {
     }
 }
 
+// semantics.md §6: a flow stays on its endpoint while the endpoint exists; when it is removed,
+// TCP is reset and UDP re-pinned, unless the service says on_endpoint_down = "keep".
+Config without_endpoint(const std::string& address, OnEndpointDown mode = OnEndpointDown::reset) {
+    auto config = bench_config();
+    std::erase_if(config.endpoints, [&](const Endpoint& e) { return e.address && e.address->to_string() == address; });
+    for (auto& svc : config.services) svc.on_endpoint_down = mode;
+    return config;
+}
+
+TEST(EndpointRemoval, PinnedTcpFlowIsReset) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    b.publish(without_endpoint(nat.endpoint));
+    Frame data = syn;
+    data.tcp_flags = ACK;
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), data.build());
+    EXPECT_TRUE(to_endpoints.empty());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST);
+    EXPECT_EQ(b.drops(Drop::endpoint_removed), 1u);
+    EXPECT_EQ(b.worker().flows().size(), 0u);
+    EXPECT_EQ(b.counters().active_flows.get(), 0u);
+}
+
+TEST(EndpointRemoval, PinnedUdpFlowMovesToAnotherEndpoint) {
+    DataplaneBench b(bench_config());
+    Frame q = from_client(b);
+    q.protocol = 17;
+    q.dport = 53;
+    const Nat nat = open_flow(b, q, 5353);
+    b.publish(without_endpoint(nat.endpoint));
+    auto [c, to_endpoints] = b.exchange(b.client(), q.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    EXPECT_NE(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
+    EXPECT_EQ(b.counters().new_flows.get(), 2u);
+    EXPECT_EQ(b.counters().active_flows.get(), 1u);
+}
+
+TEST(EndpointRemoval, KeepLeavesTheFlowPinned) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    b.publish(without_endpoint(nat.endpoint, OnEndpointDown::keep));
+    Frame data = syn;
+    data.tcp_flags = ACK;
+    auto [c, to_endpoints] = b.exchange(b.client(), data.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    EXPECT_EQ(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
+}
+
+TEST(EndpointRemoval, RemovingAnotherEndpointChangesNothing) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    // Removing the other endpoint shifts endpoint indices; the flow is found by address.
+    b.publish(without_endpoint(nat.endpoint == "10.1.0.11" ? "10.1.0.12" : "10.1.0.11"));
+    Frame data = syn;
+    data.tcp_flags = ACK;
+    auto [c, to_endpoints] = b.exchange(b.client(), data.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    EXPECT_EQ(to_endpoints[0], expected_forward(b, data, nat, 8080));
+    EXPECT_EQ(b.drops(Drop::endpoint_removed), 0u);
+}
+
 TEST(MultiWorker, RepliesAreHandedToTheWorkerThatOwnsTheFlow) {
     DataplaneBench b(bench_config(), 2);
     for (uint16_t p = 3000; p < 3020; ++p) {
