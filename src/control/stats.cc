@@ -51,13 +51,17 @@ nlohmann::json collect_stats(const std::vector<const dataplane::WorkerCounters*>
     }
     json services = json::object();
     for (size_t i = 0; i < config.services.size(); ++i) {
-        uint64_t new_flows = 0, active = 0;
+        uint64_t packets = 0, bytes = 0, new_flows = 0, active = 0, refused = 0;
         for (const auto* w : workers) {
             if (i >= w->services.size()) continue;
+            packets += w->services[i].packets.get();
+            bytes += w->services[i].bytes.get();
             new_flows += w->services[i].new_flows.get();
             active += w->services[i].active_flows.get();
+            refused += w->services[i].refused.get();
         }
-        services[config.services[i].key()] = {{"new_flows", new_flows}, {"active_flows", active}};
+        services[config.services[i].key()] = {{"packets", packets}, {"bytes", bytes}, {"new_flows", new_flows},
+                                              {"active_flows", active}, {"refused_flows", refused}};
     }
     return {{"workers", workers.size()}, {"totals", totals}, {"drops", drops}, {"services", services}, {"endpoints", endpoints}};
 }

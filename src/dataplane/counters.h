@@ -25,6 +25,7 @@ struct EndpointCounters {
     Counter bytes;
     Counter new_flows;
     Counter active_flows;
+    Counter refused;  // new flows refused (services only): no endpoint, no route, no SNAT port, full table
 };
 
 struct alignas(64) WorkerCounters {

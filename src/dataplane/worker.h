@@ -79,6 +79,7 @@ private:
     void drop(rte_mbuf* m, Drop reason);
     void flush();
     void release_flow(Flow& flow);
+    void count_packet(const Flow& flow, uint32_t bytes);  // per endpoint and service, both directions
 
     WorkerSetup setup_;
     FlowTable flows_;

@@ -44,11 +44,24 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
                           rte_be_to_cpu_16(tuple.source_port), rte_be_to_cpu_16(tuple.destination_port), v.protocol};
     const uint64_t hash = lb::hash_flow(key);
     const uint32_t id = vip.table->pick(hash);
-    if (id == lb::SelectionTable::no_endpoint) return refuse(m, v, Drop::no_endpoint);
+    auto& c = *setup_.counters;
+    auto refused = [&] {
+        if (vip.service < c.services.size()) c.services[vip.service].refused.add();
+    };
+    if (id == lb::SelectionTable::no_endpoint) {
+        refused();
+        return refuse(m, v, Drop::no_endpoint);
+    }
     const EndpointTarget& target = s.lb->endpoint(id);
-    if (!target.usable || target.address.family != v.family) return drop(m, Drop::no_route);
+    if (!target.usable || target.address.family != v.family) {
+        refused();
+        return drop(m, Drop::no_route);
+    }
     const IpAddress* snat = s.lb->snat_address(target.out_port, v.family, mix64(hash));
-    if (!snat) return drop(m, Drop::snat_exhausted);
+    if (!snat) {
+        refused();
+        return drop(m, Drop::snat_exhausted);
+    }
 
     FlowTuple back{};
     std::memcpy(back.source, target.address.address, 16);
@@ -66,7 +79,10 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
         back.destination_port = rte_cpu_to_be_16(static_cast<uint16_t>(first + snat_cursor_ * count));
         found = !flows_.contains(back);
     }
-    if (!found) return drop(m, Drop::snat_exhausted);
+    if (!found) {
+        refused();
+        return drop(m, Drop::snat_exhausted);
+    }
 
     Flow* flow = flows_.insert(tuple, back);
     if (!flow) {
@@ -76,7 +92,10 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
             release_flow(f);
         });
         flow = flows_.insert(tuple, back);
-        if (!flow) return drop(m, Drop::flow_table_full);
+        if (!flow) {
+            refused();
+            return drop(m, Drop::flow_table_full);
+        }
     }
     flow->endpoint = id;
     flow->service = vip.service;
@@ -88,7 +107,6 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     flow->last_seen = now;
     flow->snapshot_generation = s.generation;
 
-    auto& c = *setup_.counters;
     c.new_flows.add();
     c.active_flows.add();
     if (id < c.endpoints.size()) {
@@ -182,11 +200,7 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     rewrite_tuple(v, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
                   flow.reverse.source_port);
     set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
-    auto& c = *setup_.counters;
-    if (flow.endpoint < c.endpoints.size()) {
-        c.endpoints[flow.endpoint].packets.add();
-        c.endpoints[flow.endpoint].bytes.add(v.length);
-    }
+    count_packet(flow, v.length);
     send(m, flow.endpoint_port);
 }
 
@@ -200,7 +214,20 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     rewrite_tuple(v, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
                   flow.forward.source_port);
     set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
+    count_packet(flow, v.length);
     send(m, flow.client_port);
+}
+
+void Worker::count_packet(const Flow& flow, uint32_t bytes) {
+    auto& c = *setup_.counters;
+    if (flow.endpoint < c.endpoints.size()) {
+        c.endpoints[flow.endpoint].packets.add();
+        c.endpoints[flow.endpoint].bytes.add(bytes);
+    }
+    if (flow.service < c.services.size()) {
+        c.services[flow.service].packets.add();
+        c.services[flow.service].bytes.add(bytes);
+    }
 }
 
 void Worker::refuse(rte_mbuf* m, PacketView& v, Drop reason) {

@@ -269,6 +269,7 @@ TEST(TcpV4, NoHealthyEndpointRefusesWithReset) {
     ASSERT_EQ(to_clients.size(), 1u);
     EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST | ACK);
     EXPECT_EQ(b.drops(Drop::no_endpoint), 1u);
+    EXPECT_EQ(b.counters().services[0].refused.get(), 1u);
 }
 
 TEST(TcpV4, ReplyToAnUnknownSnatPortIsDropped) {
