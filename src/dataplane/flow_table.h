@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,16 @@ struct FlowTuple {
     uint8_t pad[2];
 };
 static_assert(sizeof(FlowTuple) == 40);
+
+// The VIP, port and protocol a client → VIP tuple is addressed to.
+inline VipKey vip_key(const FlowTuple& to_vip) {
+    VipKey key{};
+    std::memcpy(key.address, to_vip.destination, 16);
+    key.port = to_vip.destination_port;
+    key.protocol = to_vip.protocol;
+    key.family = to_vip.family;
+    return key;
+}
 
 enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
 

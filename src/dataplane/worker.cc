@@ -90,12 +90,7 @@ void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t n
             if (direction == FlowTable::Direction::forward) return forward(m, v, *flow, s, now);
             return reverse(m, v, *flow, s, now);
         }
-        VipKey key{};
-        std::memcpy(key.address, tuple.destination, 16);
-        key.port = tuple.destination_port;
-        key.protocol = tuple.protocol;
-        key.family = tuple.family;
-        if (const VipEntry* vip = s.lb->find_vip(key)) return new_flow(m, v, tuple, *vip, s, now);
+        if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
     }
     const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
     if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, handed_off);

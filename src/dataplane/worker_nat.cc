@@ -146,12 +146,7 @@ bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
 // A new snapshot may have removed a flow's endpoint (semantics.md §6): find it again, by
 // service, address and port, once per flow per snapshot.
 Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
-    VipKey key{};
-    std::memcpy(key.address, flow.forward.destination, 16);
-    key.port = flow.forward.destination_port;
-    key.protocol = flow.forward.protocol;
-    key.family = flow.forward.family;
-    const VipEntry* vip = s.lb->find_vip(key);
+    const VipEntry* vip = s.lb->find_vip(vip_key(flow.forward));
     const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.reverse.family, flow.reverse.source),
                                                  flow.reverse.source_port)
                             : lb::SelectionTable::no_endpoint;
@@ -180,12 +175,7 @@ void Worker::endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapsho
     flows_.remove(&flow);
     if (v.protocol == proto_tcp) return refuse(m, v, Drop::endpoint_removed);
     if (!from_client) return drop(m, Drop::endpoint_removed);
-    VipKey key{};
-    std::memcpy(key.address, forward_tuple.destination, 16);
-    key.port = forward_tuple.destination_port;
-    key.protocol = forward_tuple.protocol;
-    key.family = forward_tuple.family;
-    if (const VipEntry* vip = s.lb->find_vip(key)) return new_flow(m, v, forward_tuple, *vip, s, now);
+    if (const VipEntry* vip = s.lb->find_vip(vip_key(forward_tuple))) return new_flow(m, v, forward_tuple, *vip, s, now);
     drop(m, Drop::endpoint_removed);
 }
 
