@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
         for (const auto& p : ports) {
             for (uint16_t q = 0; q < p.rx_queues; ++q) setups[next++ % workers].rx.push_back({p.port_id, q});
         }
-        std::vector<std::unique_ptr<dataplane::Worker>> pool_workers;
+        std::vector<std::unique_ptr<dataplane::Worker>> worker_loops;
         std::vector<WorkerLaunch> launches(workers);
         for (uint32_t w = 0; w < workers; ++w) {
             auto& s = setups[w];
@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
             s.events = events[w];
             s.counters = counters[w].get();
             s.exception_port = dataplane::exception_map(exception_ports);
-            pool_workers.push_back(std::make_unique<dataplane::Worker>(s));
-            launches[w].worker = pool_workers.back().get();
+            worker_loops.push_back(std::make_unique<dataplane::Worker>(s));
+            launches[w].worker = worker_loops.back().get();
         }
 
         std::signal(SIGINT, on_signal);
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
         std::vector<const dataplane::WorkerCounters*> view;
         for (auto& c : counters) view.push_back(c.get());
         std::cout << control::collect_stats(view, publisher.latest().lb->config()).dump(2) << "\n";
-        pool_workers.clear();
+        worker_loops.clear();
         for (const auto& e : exception_ports) {
             rte_eth_dev_stop(e.tap_port);
             rte_eth_dev_close(e.tap_port);
