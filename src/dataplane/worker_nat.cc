@@ -23,10 +23,6 @@ uint8_t tcp_flags(const PacketView& v) { return reinterpret_cast<const rte_tcp_h
 FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
     if (flags & RTE_TCP_RST_FLAG) return FlowState::closed;
     if (flags & RTE_TCP_FIN_FLAG) return FlowState::closing;
-    if (from_client && (flags & RTE_TCP_SYN_FLAG) && !(flags & RTE_TCP_ACK_FLAG) &&
-        (state == FlowState::closed || state == FlowState::closing)) {
-        return FlowState::syn_sent;  // the client reuses the tuple for a new connection
-    }
     if (!from_client && state == FlowState::syn_sent && (flags & RTE_TCP_SYN_FLAG) && (flags & RTE_TCP_ACK_FLAG)) {
         return FlowState::established;
     }
@@ -180,6 +176,16 @@ void Worker::endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapsho
 }
 
 void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
+    if (v.protocol == proto_tcp && (flow.state == FlowState::closing || flow.state == FlowState::closed) &&
+        (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+        // The client reuses the tuple for a new connection: the plan in force places it, not
+        // the old connection's endpoint.
+        const FlowTuple tuple = flow.forward;
+        release_flow(flow);
+        flows_.remove(&flow);
+        if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
+        return refuse(m, v, Drop::no_service);
+    }
     if (flow.snapshot_generation != s.generation && revalidate(flow, s) == Pinning::gone) {
         return endpoint_gone(m, v, flow, s, now, true);
     }

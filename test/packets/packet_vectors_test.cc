@@ -169,6 +169,29 @@ TEST(TcpV4, HandshakeFinAndRstMoveTheFlowState) {
     EXPECT_EQ(state(), dataplane::FlowState::closed);
 }
 
+// A new connection on a reused client port is placed by the plan in force, not pinned to the
+// endpoint of the closed connection that used the port before.
+TEST(TcpV4, NewConnectionOnAClosedTupleIsPlacedAfresh) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame fin = syn;
+    fin.tcp_flags = FIN | ACK;
+    b.exchange(b.client(), fin.build());
+    auto config = bench_config();
+    for (auto& e : config.endpoints) {
+        if (e.address && e.address->to_string() == nat.endpoint) e.healthy = false;
+    }
+    b.publish(config);
+    Frame again = syn;
+    again.seq = 777777;
+    auto [c, to_endpoints] = b.exchange(b.client(), again.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    EXPECT_NE(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
+    EXPECT_EQ(b.counters().new_flows.get(), 2u);
+    EXPECT_EQ(b.counters().active_flows.get(), 1u);
+}
+
 TEST(TcpV4, IpOptionsArePreserved) {
     DataplaneBench b(bench_config());
     Frame syn = from_client(b);
