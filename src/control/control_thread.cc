@@ -33,9 +33,10 @@ void ControlThread::publish(std::shared_ptr<const dataplane::LbState> lb) {
 }
 
 void ControlThread::publish_config(Config config) {
-    auto plan = lb::build_plan(config, lb::declared_health(config));
+    const auto health = lb::declared_health(config);
+    auto plan = lb::build_plan(config, health);
     const size_t services = config.services.size(), endpoints = config.endpoints.size();
-    publish(std::make_shared<const dataplane::LbState>(std::move(config), std::move(plan), setup_.ports));
+    publish(std::make_shared<const dataplane::LbState>(std::move(config), std::move(plan), setup_.ports, health));
     std::cerr << "meshgated: snapshot " << generation_ << " published (" << services << " services, " << endpoints
               << " endpoints)\n";
 }

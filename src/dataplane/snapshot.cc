@@ -54,8 +54,9 @@ const rte_ether_addr* Neighbours::find(uint16_t port, const AddressKey& address)
     return static_cast<const rte_ether_addr*>(data);
 }
 
-LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
+LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health)
     : config_(std::move(config)), plan_(std::move(plan)), ports_(std::move(ports)) {
+    const lb::EndpointIndex index(config_);
     size_t vip_count = 0;
     for (const auto& s : config_.services) vip_count += s.vips.size() * s.ports.size();
     vip_hash_ = make_hash("vips", static_cast<uint32_t>(vip_count), sizeof(VipKey));
@@ -76,6 +77,20 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
     vips_.reserve(vip_count);
     for (const auto& sp : plan_.services) {
         const auto& service = config_.services[sp.service_index];
+        bool has_v4 = false, has_v6 = false;
+        for (uint32_t id : index.of(service.key())) {
+            const auto& a = config_.endpoints[id].address;
+            has_v4 = has_v4 || (a && a->is_v4());
+            has_v6 = has_v6 || (a && !a->is_v4());
+        }
+        // A service whose endpoints mix families gets one table per VIP family.
+        const lb::SelectionTable* by_family[2] = {&sp.hops.front().table, &sp.hops.front().table};
+        if (has_v4 && has_v6) {
+            for (auto f : {lb::AddressFamily::v4, lb::AddressFamily::v6}) {
+                family_plans_.push_back(lb::plan_service(config_, index, health, sp.service_index, f));
+                by_family[f == lb::AddressFamily::v4 ? 0 : 1] = &family_plans_.back().hops.front().table;
+            }
+        }
         for (const auto& vip : service.vips) {
             own(vip, role_vip);
             for (const auto& port : service.ports) {
@@ -84,7 +99,7 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports)
                 key.port = rte_cpu_to_be_16(port.port);
                 key.protocol = port.protocol == Protocol::tcp ? 6 : 17;
                 key.family = vip.is_v4() ? 4 : 6;
-                vips_.push_back({sp.service_index, &sp.hops.front().table, rte_cpu_to_be_16(port.target_port)});
+                vips_.push_back({sp.service_index, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port)});
                 rte_hash_add_key_data(vip_hash_, &key, reinterpret_cast<void*>(vips_.size() - 1));
             }
         }

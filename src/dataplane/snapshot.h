@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,7 +88,9 @@ private:
 // The load-balancing state of one configuration and plan, with its lookup tables.
 class LbState {
 public:
-    LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports);
+    // `health` is what `plan` was made with; services that mix address families get a plan
+    // per family made with it too.
+    LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health);
     ~LbState();
     LbState(const LbState&) = delete;
     LbState& operator=(const LbState&) = delete;
@@ -110,6 +113,7 @@ public:
 private:
     Config config_;
     lb::Plan plan_;
+    std::deque<lb::ServicePlan> family_plans_;  // stable addresses: VipEntry points into them
     std::vector<PortInfo> ports_;
     std::vector<VipEntry> vips_;
     std::vector<EndpointTarget> endpoints_;

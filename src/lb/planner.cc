@@ -107,7 +107,7 @@ std::vector<uint32_t> choice_weights(const std::vector<size_t>& members,
 }
 
 HopPlan plan_hop(const Config& config, const EndpointIndex& index, const std::vector<EndpointHealth>& health,
-                 const Service& target, Hop hop, std::vector<std::string>& warnings) {
+                 const Service& target, Hop hop, AddressFamily family, std::vector<std::string>& warnings) {
     HopPlan plan;
     plan.hop = hop;
     plan.target = target.key();
@@ -121,6 +121,10 @@ HopPlan plan_hop(const Config& config, const EndpointIndex& index, const std::ve
     std::vector<const Endpoint*> endpoints;
     for (uint32_t id : index.of(plan.target)) {
         const auto& e = config.endpoints[id];
+        if (family != AddressFamily::any && e.address && e.address->is_v4() != (family == AddressFamily::v4)) {
+            plan.excluded.push_back({id, endpoint_key(config, target, e), "another address family than the VIP"});
+            continue;
+        }
         auto eligibility = endpoint_eligibility(e, config, scope);
         if (eligibility != Eligibility::eligible) {
             plan.excluded.push_back({id, endpoint_key(config, target, e), describe(eligibility)});
@@ -231,7 +235,7 @@ ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>
 }
 
 ServicePlan plan_service(const Config& config, const EndpointIndex& index,
-                         const std::vector<EndpointHealth>& health, uint32_t service_index) {
+                         const std::vector<EndpointHealth>& health, uint32_t service_index, AddressFamily family) {
     const auto& service = config.services[service_index];
     ServicePlan sp;
     sp.service_index = service_index;
@@ -252,12 +256,12 @@ ServicePlan plan_service(const Config& config, const EndpointIndex& index,
     }
     if (!service.waypoint.empty()) {
         if (const auto* waypoint = config.find_service(service.waypoint)) {
-            sp.hops.push_back(plan_hop(config, index, health, *waypoint, Hop::waypoint, sp.warnings));
+            sp.hops.push_back(plan_hop(config, index, health, *waypoint, Hop::waypoint, family, sp.warnings));
         } else {
             sp.warnings.push_back("waypoint " + service.waypoint + " is not a known service");
         }
     }
-    sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, sp.warnings));
+    sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, family, sp.warnings));
     return sp;
 }
 

@@ -84,10 +84,15 @@ private:
     std::vector<uint32_t> none_;
 };
 
+// Which endpoint addresses a plan may use. Full NAT cannot cross address families, so the data
+// plane plans an IPv4 VIP over IPv4 endpoints and an IPv6 VIP over IPv6 ones.
+enum class AddressFamily : uint8_t { any, v4, v6 };
+
 // The whole decision for every service: pure, deterministic, no I/O.
 Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health);
 ServicePlan plan_service(const Config& config, const EndpointIndex& index,
-                         const std::vector<EndpointHealth>& health, uint32_t service_index);
+                         const std::vector<EndpointHealth>& health, uint32_t service_index,
+                         AddressFamily family = AddressFamily::any);
 // The same for one service, indexing the endpoints first.
 ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>& health,
                          uint32_t service_index);

@@ -148,10 +148,11 @@ DataplaneBench::~DataplaneBench() {
 }
 
 void DataplaneBench::publish(Config config) {
-    auto plan = lb::build_plan(config, lb::declared_health(config));
+    const auto health = lb::declared_health(config);
+    auto plan = lb::build_plan(config, health);
     auto snapshot = std::make_unique<dataplane::Snapshot>();
     snapshot->generation = snapshot_ ? snapshot_->generation + 1 : 1;
-    snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), std::move(plan), port_info_);
+    snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), std::move(plan), port_info_, health);
     snapshot->neighbours = neighbours_;
     current_.store(snapshot.get(), std::memory_order_release);
     // Workers only run inside poll(), so the old snapshot may stay alive until the bench ends.

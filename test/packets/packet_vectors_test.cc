@@ -394,6 +394,36 @@ TEST(TcpV6, SynAndReply) {
     EXPECT_EQ(to_clients[0], expected_reverse(b, synack, syn));
 }
 
+// A dual-stack service: each VIP family is balanced over endpoints of its own family only.
+TEST(DualStack, EachVipFamilyUsesEndpointsOfItsFamily) {
+    auto config = bench_config();
+    auto& web = config.services[0];
+    web.vips.push_back(*IpAddress::parse("fd96::1"));
+    config.services[1].vips.clear();  // web6 keeps no VIP; web answers on both families
+    for (const char* a : {"fd01::21", "fd01::22"}) {
+        Endpoint e;
+        e.service = "t/web";
+        e.address = *IpAddress::parse(a);
+        e.locality = {"n1", "r1", "z1", "", "", ""};
+        config.endpoints.push_back(e);
+    }
+    DataplaneBench b(config);
+    std::map<std::string, int> v4, v6;
+    for (uint16_t p = 7000; p < 7100; ++p) {
+        auto [c4, e4] = b.exchange(b.client(), from_client(b, "10.0.0.1", p).build());
+        auto [c6, e6] = b.exchange(b.client(), from_client(b, "fd00::1", p).build());
+        ASSERT_EQ(e4.size(), 1u);
+        ASSERT_EQ(e6.size(), 1u);
+        ++v4[nat_of(e4[0]).endpoint];
+        ++v6[nat_of(e6[0]).endpoint];
+    }
+    EXPECT_EQ(v4.size(), 2u);
+    EXPECT_EQ(v6.size(), 2u);
+    for (const auto& [endpoint, n] : v4) EXPECT_EQ(endpoint.find(':'), std::string::npos) << endpoint;
+    for (const auto& [endpoint, n] : v6) EXPECT_NE(endpoint.find(':'), std::string::npos) << endpoint;
+    EXPECT_EQ(b.drops(Drop::no_route), 0u);
+}
+
 TEST(UdpV6, DatagramAndReply) {
     DataplaneBench b(bench_config());
     Frame q = from_client(b, "fd00::1");
