@@ -163,6 +163,18 @@ void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics)
     }
     if (const auto* ports = r.tables("port")) {
         for (size_t i = 0; i < ports->size(); ++i) read_port((*ports)[i], "dataplane." + element_path("port", i), config, diagnostics);
+        // Full NAT: an endpoint behind a port sees at most (SNAT addresses × 64,512 ports)
+        // concurrent flows per protocol, whatever the flow table holds.
+        for (size_t i = 0; i < dp.ports.size(); ++i) {
+            const auto& snat = dp.ports[i].snat;
+            const uint64_t capacity = snat.size() * 64512ull;
+            if (snat.empty() || dp.flow_table_size <= capacity) continue;
+            const auto& at = (*ports)[i].as_table().at("snat");
+            diagnostics.add(located(at, "snat", Diagnostic::Severity::warning, "dataplane." + element_path("port", i) + ".snat",
+                                    std::to_string(snat.size()) + " SNAT address(es) give each endpoint at most " +
+                                        std::to_string(capacity) + " concurrent flows per protocol, but flow_table_size is " +
+                                        std::to_string(dp.flow_table_size) + " per worker: add SNAT addresses if one endpoint may need more"));
+        }
     }
     r.finish();
 }

@@ -186,6 +186,18 @@ TEST(LoadConfig, DistributeWeightsNotSummingTo100IsAWarning) {
     EXPECT_NE(r.diagnostics.warnings()[0].message.find("add up to 60"), std::string::npos);
 }
 
+TEST(LoadConfig, MoreFlowsThanSnatPortsIsAWarning) {
+    auto r = load(node + "[dataplane]\nflow_table_size = 200000\n[[dataplane.port]]\nname = \"lan0\"\ndevice = \"net_tap1\"\n"
+                         "addresses = [\"10.1.0.2/24\"]\nsnat = [\"10.1.0.3\"]\n");
+    ASSERT_TRUE(r.config.has_value());
+    const auto warnings = r.diagnostics.warnings();
+    ASSERT_EQ(warnings.size(), 1u);
+    const auto& w = warnings[0];
+    EXPECT_EQ(w.key, "dataplane.port[0].snat");
+    EXPECT_EQ(w.line, 13u);
+    EXPECT_NE(w.message.find("at most 64512 concurrent flows"), std::string::npos) << w.message;
+}
+
 TEST(LoadConfig, FullExampleOfTheInterfaceContractLoads) {
     const std::string text = R"(
 [node]
