@@ -262,6 +262,18 @@ ServicePlan plan_service(const Config& config, const EndpointIndex& index,
         }
     }
     sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, family, sp.warnings));
+    // Full NAT keeps the family: a VIP needs endpoints of its own family.
+    for (const auto& vip : service.vips) {
+        const auto& ids = index.of(service.key());
+        const bool any = std::any_of(ids.begin(), ids.end(), [&](uint32_t id) {
+            const auto& a = config.endpoints[id].address;
+            return a && a->is_v4() == vip.is_v4();
+        });
+        if (!any && !ids.empty()) {
+            sp.warnings.push_back("VIP " + vip.to_string() + " has no " + (vip.is_v4() ? "IPv4" : "IPv6") +
+                                  " endpoint: its flows are refused");
+        }
+    }
     return sp;
 }
 

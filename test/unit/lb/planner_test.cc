@@ -339,6 +339,15 @@ TEST(Planner, InstancesAgreeWhateverTheEndpointOrder) {
     }
 }
 
+TEST(Planner, AVipWithoutEndpointsOfItsFamilyIsWarned) {
+    MeshBuilder m({"n1", "r1", "z1", "", "", ""});
+    m.service().vips.push_back(*IpAddress::parse("fd96::1"));
+    m.endpoint("10.0.0.1", {"n1", "r1", "z1", "", "", ""});
+    auto plan = plan_service(m.config, declared_health(m.config), 0);
+    ASSERT_EQ(plan.warnings.size(), 1u);
+    EXPECT_EQ(plan.warnings[0], "VIP fd96::1 has no IPv6 endpoint: its flows are refused");
+}
+
 TEST(Planner, NoEndpointsAtAllRefusesAndWarns) {
     MeshBuilder m({"n1", "r1", "z1", "", "", ""});
     uint64_t refused = 0;
