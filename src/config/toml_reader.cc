@@ -85,7 +85,10 @@ std::string key_text(std::string_view key) {
     const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '[' || c == ']';
     });
-    return bare ? std::string(key) : "\"" + std::string(key) + "\"";
+    if (bare) return std::string(key);
+    std::string quoted = "\"";  // built by append: see diagnostic.cc on GCC 12's -Wrestrict
+    quoted.append(key).append("\"");
+    return quoted;
 }
 
 }  // namespace

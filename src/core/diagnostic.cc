@@ -3,11 +3,16 @@
 namespace meshgate {
 
 std::string Diagnostic::to_string() const {
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about `":" + std::string` at -O3.
     std::string out = file;
-    if (line != 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-    out += severity == Severity::error ? ": error: " : ": warning: ";
-    if (!key.empty()) out += key + ": ";
-    return out + message;
+    if (line != 0) {
+        out.append(":").append(std::to_string(line));
+        out.append(":").append(std::to_string(column));
+    }
+    out.append(severity == Severity::error ? ": error: " : ": warning: ");
+    if (!key.empty()) out.append(key).append(": ");
+    out.append(message);
+    return out;
 }
 
 bool Diagnostics::has_errors() const {

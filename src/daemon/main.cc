@@ -41,7 +41,14 @@ int worker_main(void* arg) {
     return 0;
 }
 
-constexpr const char* usage = "usage: meshgated --config FILE [--stats-file FILE]\n";
+constexpr const char* usage =
+    "usage: meshgated --config FILE [--stats-file FILE]\n"
+    "\n"
+    "  --config FILE      the TOML configuration (EAL, ports, services, endpoints)\n"
+    "  --stats-file FILE  rewrite the counters as JSON to FILE every second\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "SIGHUP re-reads the configuration; SIGINT or SIGTERM stops cleanly and prints the counters.\n";
 
 }  // namespace
 
@@ -50,6 +57,10 @@ int main(int argc, char** argv) {
     std::string config_path, stats_file;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << usage;
+            return 0;
+        }
         if (a == "--config" && i + 1 < argc) config_path = argv[++i];
         else if (a == "--stats-file" && i + 1 < argc) stats_file = argv[++i];
         else {
