@@ -29,7 +29,7 @@ class KernelLab(meshlab.Lab):
 
     def start_daemon(self):
         d = self.ns("d")
-        for side, address in (("wan", ["10.10.0.2/24"]), ("lan", ["10.20.0.2/24", "10.20.0.3/24"])):
+        for side, address in (("wan0", ["10.10.0.2/24"]), ("lan0", ["10.20.0.2/24", "10.20.0.3/24"])):
             sh("ip", "link", "add", f"{self.prefix}{side}", "type", "veth", "peer", "name", f"k{side}", ns=d)
             for a in address:
                 sh("ip", "addr", "add", a, "dev", f"k{side}", ns=d)
@@ -60,9 +60,6 @@ class KernelLab(meshlab.Lab):
                         f"events {{ worker_connections 4096; }}\nstream {{\n{servers}}}\n")
             sh("nginx", "-c", conf, "-p", self.workdir, ns=d)
 
-    def configure_node_stack(self):
-        pass
-
     def wait_ready(self, timeout=30):
         time.sleep(0.5)
 
@@ -82,8 +79,8 @@ class TestpmdLab(meshlab.Lab):
         log = open(os.path.join(self.workdir, "testpmd.log"), "w")
         self.daemon = subprocess.Popen(
             ["ip", "netns", "exec", self.ns("d"), "dpdk-testpmd", "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
-             "--file-prefix", f"{self.prefix}pmd", f"--vdev=net_tap0,iface={self.prefix}wan",
-             f"--vdev=net_tap1,iface={self.prefix}lan", "--", "--forward-mode=io", "--total-num-mbufs=16384", "--auto-start", "--stats-period", "60"],
+             "--file-prefix", f"{self.prefix}pmd", f"--vdev=net_tap0,iface={self.prefix}wan0",
+             f"--vdev=net_tap1,iface={self.prefix}lan0", "--", "--forward-mode=io", "--total-num-mbufs=16384", "--auto-start", "--stats-period", "60"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # an open stdin: it exits on EOF
         deadline = time.time() + 30
         log_path = os.path.join(self.workdir, "testpmd.log")
@@ -92,14 +89,8 @@ class TestpmdLab(meshlab.Lab):
                 raise RuntimeError("testpmd did not start: " + open(log_path).read()[-500:])
             time.sleep(0.2)
 
-    def wire_taps(self):
-        super().wire_taps()
-        c = self.ns("c")
-        sh("ip", "addr", "flush", "dev", f"{self.prefix}wan", ns=c)
-        sh("ip", "addr", "add", "10.20.0.50/24", "dev", f"{self.prefix}wan", ns=c)
-
-    def configure_node_stack(self):
-        pass
+    def configure_client(self):
+        sh("ip", "addr", "add", "10.20.0.50/24", "dev", f"{self.prefix}wan0", ns=self.ns("c"))
 
     def wait_ready(self, timeout=30):
         pass

@@ -43,7 +43,7 @@ Result run(mt::DataplaneBench& b, const std::vector<mt::Bytes>& frames, uint64_t
             const auto& f = frames[next++ % frames.size()];
             std::memcpy(rte_pktmbuf_append(in[i], static_cast<uint16_t>(f.size())), f.data(), f.size());
         }
-        rte_ring_enqueue_bulk(b.client().rx, reinterpret_cast<void**>(in), burst, nullptr);
+        rte_ring_enqueue_bulk(b.client().rx_ring(), reinterpret_cast<void**>(in), burst, nullptr);
         step();
         for (auto* ring : b.backend().tx) {
             unsigned n;

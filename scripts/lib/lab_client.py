@@ -4,6 +4,7 @@
 Prints a JSON report: how many went to each endpoint name, and every failure.
 """
 import argparse
+import hashlib
 import json
 import os
 import socket
@@ -28,9 +29,46 @@ def tcp_once(vip, port, i, timeout):
     return name
 
 
+def bulk_once(vip, port, size, timeout):
+    """Sends `size` random bytes and checks that exactly they come back."""
+    payload = os.urandom(size)
+    with socket.create_connection((vip, port), timeout=timeout) as s:
+        s.sendall(f"ECHO {size}\n".encode())
+        received = bytearray()
+
+        def reader():
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                received.extend(chunk)
+
+        import threading
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        t.join(timeout * 4)
+    name, _, echoed = bytes(received).partition(b"\n")
+    if hashlib.sha256(echoed).digest() != hashlib.sha256(payload).digest():
+        raise ValueError(f"bulk: sent {size} bytes, got {len(echoed)} back, not the same")
+    return name.decode()
+
+
+def refused_once(vip, port, timeout):
+    """A port the VIP does not serve: the connection must be refused (meshgate answers RST)."""
+    try:
+        socket.create_connection((vip, port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as e:
+        return f"failed: {e!r}"
+    return "connected"
+
+
 def udp_once(vip, port, i, timeout):
     payload = os.urandom(16).hex() + f"-{i}"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(socket.AF_INET6 if ":" in vip else socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         for attempt in range(3):
             s.sendto(payload.encode(), (vip, port))
@@ -56,8 +94,17 @@ def main():
     p.add_argument("--udp", type=int, default=0)
     p.add_argument("--parallel", type=int, default=16)
     p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--bulk", type=int, default=0, help="bytes to echo through one connection")
+    p.add_argument("--refused-port", type=int, help="a TCP port the VIP does not serve")
     a = p.parse_args()
     report = {"tcp": {}, "udp": {}, "failures": []}
+    if a.bulk:
+        try:
+            report["bulk"] = bulk_once(a.vip, a.tcp_port, a.bulk, a.timeout)
+        except Exception as e:
+            report["failures"].append(f"bulk: {e!r}")
+    if a.refused_port:
+        report["refused_port"] = refused_once(a.vip, a.refused_port, a.timeout)
     start = time.time()
     with ThreadPoolExecutor(a.parallel) as pool:
         for kind, count, fn, port in (("tcp", a.tcp, tcp_once, a.tcp_port), ("udp", a.udp, udp_once, a.udp_port)):

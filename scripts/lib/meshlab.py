@@ -1,8 +1,15 @@
 """Network-namespace labs for meshgate: real clients and servers around a real meshgated.
 
-    client ns ──tap wan── meshgated (its own ns, DPDK net_tap ports) ──tap lan── backend ns
-                                                                        (bridge) ├─ endpoint ns e1 (who_server)
-                                                                                 ├─ endpoint ns e2 …
+Two-arm (the default):
+
+    client ns ──wan── meshgated (its own ns, two DPDK ports) ──lan── backend ns (bridge) ├─ endpoint ns e1 (who_server)
+                                                                                        ├─ endpoint ns e2 …
+One-arm: one DPDK port on the backend bridge, where the client, the endpoints, the node address
+and the SNAT address share one L2 segment and the client routes the VIPs via the node.
+
+A port is a net_tap (the tap meshgated makes is moved into the peer namespace) or a veth whose
+meshgated end is driven by net_af_packet or net_af_xdp. With `ipv6`, every host is dual-stack
+and the service has an IPv6 VIP too.
 
 Everything is named with one prefix, and everything made is removed by close(), also when a
 step fails (use it as a context manager). Traffic stays inside the namespaces made here.
@@ -33,12 +40,29 @@ class Endpoint:
         self.name, self.address, self.zone, self.region = name, address, zone, region
         self.network, self.weight, self.healthy = network, weight, healthy
 
+    @property
+    def address6(self):
+        """The IPv6 twin of a 10.20.0.x address: fd20::x."""
+        return "fd20::" + self.address.rsplit(".", 1)[1]
+
+
+PORT_TYPES = ("tap", "af_packet", "af_xdp")
+DEVICE = {"tap": "net_tap", "af_packet": "net_af_packet", "af_xdp": "net_af_xdp"}
+NO_OFFLOADS = ("tx", "off", "tso", "off", "gso", "off", "gro", "off")
+
 
 class Lab:
     """A meshgate lab. `endpoints` are Endpoint objects on 10.20.0.0/24."""
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
-                 tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True):
+                 tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True,
+                 port_type="tap", arms=2, ipv6=False):
+        assert port_type in PORT_TYPES and arms in (1, 2)
+        self.port_type, self.arms, self.ipv6 = port_type, arms, ipv6
+        self.vip6 = "fd96::10"
+        # Where the client lives and what it calls the node.
+        self.client_address, self.node_address = ("10.10.0.1", "10.10.0.2") if arms == 2 else ("10.20.0.100", "10.20.0.2")
+        self.client_address6, self.node_address6 = ("fd10::1", "fd10::2") if arms == 2 else ("fd20::100", "fd20::2")
         self.build_dir = build_dir
         self.endpoints = endpoints
         self.prefix = prefix or "mg%04x" % random.randrange(0x10000)
@@ -80,6 +104,9 @@ class Lab:
 
     def open(self):
         os.makedirs(self.workdir, exist_ok=True)
+        for stale in (self.stats_path, self.daemon_log):  # a previous lab's, in a reused workdir
+            if os.path.exists(stale):
+                os.remove(stale)
         for role in ("d", "c", "b"):
             self._add_ns(role)
         backend = self.ns("b")
@@ -87,14 +114,8 @@ class Lab:
         sh("ip", "link", "set", "br0", "up", ns=backend)
         for i, e in enumerate(self.endpoints):
             ens = self._add_ns(f"e{i}")
-            sh("ip", "link", "add", f"{self.prefix}e{i}", "type", "veth", "peer", "name", "eth0", "netns", ens)
-            sh("ip", "link", "set", f"{self.prefix}e{i}", "netns", backend)
-            sh("ip", "link", "set", f"{self.prefix}e{i}", "master", "br0", ns=backend)
-            sh("ip", "link", "set", f"{self.prefix}e{i}", "up", ns=backend)
-            sh("ip", "addr", "add", f"{e.address}/24", "dev", "eth0", ns=ens)
-            sh("ip", "link", "set", "eth0", "up", ns=ens)
-            # The kernel must hand DPDK whole checksums and no GSO super-frames.
-            sh("ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ens, check=False)
+            self._veth(backend, f"{self.prefix}e{i}", ens, "eth0", bridge=True)
+            self._address(ens, "eth0", e.address, e.address6)
             if not self.servers:
                 continue
             with open(os.path.join(self.workdir, f"server-{e.name}.log"), "w") as log:
@@ -102,31 +123,92 @@ class Lab:
                                       "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
                                      stdout=log, stderr=subprocess.STDOUT)
             self.processes.append(p)
+        if self.arms == 1:  # the client joins the endpoints' segment
+            self._veth(backend, f"{self.prefix}cl", self.ns("c"), "eth0", bridge=True)
+        if self.port_type != "tap":
+            for port in self.port_names():
+                self._data_veth(port)
         self.write_config()
         self.start_daemon()
-        self.wire_taps()
+        if self.port_type == "tap":
+            self.wire_taps()
+        self.configure_client()
         self.wait_ready()
 
+    def port_names(self):
+        return ["wan0", "lan0"] if self.arms == 2 else ["arm0"]
+
+    def _veth(self, ns, name, peer_ns, peer_name, bridge=False):
+        """A veth from `ns` to `peer_ns`; the `ns` end joins br0 if `bridge`. The peer end, a host's
+        interface, gets no offloads: the kernel must hand DPDK whole checksums and no GSO super-frames."""
+        sh("ip", "link", "add", name, "type", "veth", "peer", "name", peer_name, "netns", peer_ns, ns=ns)
+        if bridge:
+            sh("ip", "link", "set", name, "master", "br0", ns=ns)
+        sh("ip", "link", "set", name, "up", ns=ns)
+        sh("ip", "link", "set", peer_name, "up", ns=peer_ns)
+        sh("ethtool", "-K", peer_name, *NO_OFFLOADS, ns=peer_ns, check=False)
+
+    def _address(self, ns, dev, v4, v6):
+        sh("ip", "addr", "add", f"{v4}/24", "dev", dev, ns=ns)
+        if self.ipv6:
+            sh("ip", "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad", ns=ns)
+
+    def _data_veth(self, port):
+        """The veth whose meshgated end a DPDK af_packet/af_xdp port drives."""
+        d = self.ns("d")
+        dev = self.prefix + port
+        if port == "wan0":
+            sh("ip", "link", "add", dev, "type", "veth", "peer", "name", "eth0", "netns", self.ns("c"), ns=d)
+            sh("ip", "link", "set", "eth0", "up", ns=self.ns("c"))
+            sh("ethtool", "-K", "eth0", *NO_OFFLOADS, ns=self.ns("c"), check=False)
+        else:
+            self._veth(self.ns("b"), dev + "b", d, dev, bridge=True)
+        sh("ip", "link", "set", dev, "up", ns=d)
+        sh("ethtool", "-K", dev, *NO_OFFLOADS, ns=d, check=False)
+        # af_packet reads a copy of every frame: the kernel of meshgated's namespace (the node's
+        # stack, on the exception taps) must not answer on this interface too.
+        for key, value in ((f"net.ipv4.conf.{dev}.arp_ignore", 8), (f"net.ipv4.conf.{dev}.rp_filter", 1),
+                           (f"net.ipv6.conf.{dev}.disable_ipv6", 1)):
+            sh("sysctl", "-qw", f"{key}={value}", ns=d, check=False)
+
+    def configure_client(self):
+        c = self.ns("c")
+        dev = "eth0" if (self.port_type != "tap" or self.arms == 1) else f"{self.prefix}wan0"
+        self._address(c, dev, self.client_address, self.client_address6)
+        sh("ip", "route", "add", "10.96.0.0/16", "via", self.node_address, ns=c)
+        if self.ipv6:
+            sh("ip", "-6", "route", "add", "fd96::/64", "via", self.node_address6, ns=c)
+
     def write_config(self):
+        v6 = self.ipv6
+        def addresses(v4, v6_address):
+            return "[" + ", ".join(f'"{a}"' for a in ([v4] + ([v6_address] if v6 else []))) + "]"
+        def device(i, port):
+            return f'{DEVICE[self.port_type]}{i},iface={self.prefix}{port}'
         lines = [
             "[node]", 'name = "gw-1"', 'cluster = "cluster-1"', 'network = "net-1"', 'region = "us-east"',
             'zone = "us-east-1a"', "",
             "[lb]", "maglev_table_size = 65537", "",
             "[dataplane]", f'lcores = "{self.lcores}"', "memory_mb = 512", "hugepages = false",
             "flow_table_size = 65536", 'eal_args = ["--log-level=*:warning"]', "",
-            "[[dataplane.port]]", 'name = "wan0"', f'device = "net_tap0,iface={self.prefix}wan"',
-            'addresses = ["10.10.0.2/24"]', f'exception_interface = "{self.prefix}xw"', "",
-            "[[dataplane.port]]", 'name = "lan0"', f'device = "net_tap1,iface={self.prefix}lan"',
-            'addresses = ["10.20.0.2/24"]', 'snat = ["10.20.0.3"]', f'exception_interface = "{self.prefix}xl"', "",
-            "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = ["{self.vip}"]',
+        ]
+        if self.arms == 2:
+            lines += ["[[dataplane.port]]", 'name = "wan0"', f'device = "{device(0, "wan0")}"',
+                      f'addresses = {addresses("10.10.0.2/24", "fd10::2/64")}', ""]
+        name = "lan0" if self.arms == 2 else "arm0"
+        lines += ["[[dataplane.port]]", f'name = "{name}"', f'device = "{device(self.arms - 1, name)}"',
+                  f'addresses = {addresses("10.20.0.2/24", "fd20::2/64")}', f'snat = {addresses("10.20.0.3", "fd20::3")}', ""]
+        lines += [
+            "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = {addresses(self.vip, self.vip6)}',
             "ports = [" + ", ".join([f'{{ port = {p}, protocol = "tcp" }}' for p in [self.tcp_port] + self.extra_tcp_ports]
                                     + [f'{{ port = {self.udp_port}, protocol = "udp" }}']) + "]",
             f'traffic_distribution = "{self.traffic_distribution}"', "",
         ]
         for e in self.endpoints:
-            lines += ["[[endpoint]]", 'service = "lab/who"', f'address = "{e.address}"', f"weight = {e.weight}",
-                      f"healthy = {'true' if e.healthy else 'false'}",
-                      f'locality = {{ network = "{e.network}", region = "{e.region}", zone = "{e.zone}" }}', ""]
+            for address in [e.address] + ([e.address6] if v6 else []):
+                lines += ["[[endpoint]]", 'service = "lab/who"', f'address = "{address}"', f"weight = {e.weight}",
+                          f"healthy = {'true' if e.healthy else 'false'}",
+                          f'locality = {{ network = "{e.network}", region = "{e.region}", zone = "{e.zone}" }}', ""]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines))
 
@@ -146,28 +228,22 @@ class Lab:
             time.sleep(0.1)
         raise RuntimeError("meshgated did not start its ports: " + self.log())
 
-    def configure_node_stack(self):
-        # The exception taps stay with meshgated: its namespace's kernel is the node's stack.
-        for tap, address in ((f"{self.prefix}xw", "10.10.0.2/24"), (f"{self.prefix}xl", "10.20.0.2/24")):
-            sh("ip", "addr", "add", address, "dev", tap, ns=self.ns("d"))
-            sh("ip", "link", "set", tap, "up", ns=self.ns("d"))
-
     def wire_taps(self):
+        """net_tap: the taps meshgated made in its namespace become the wires to the client and
+        the backend bridge. (The exception taps stay: meshgated configured them itself.)"""
         client, backend = self.ns("c"), self.ns("b")
-        self.configure_node_stack()
-        sh("ip", "link", "set", f"{self.prefix}wan", "netns", client, ns=self.ns("d"))
-        sh("ip", "link", "set", f"{self.prefix}lan", "netns", backend, ns=self.ns("d"))
-        # A tap is a wire: DPDK owns one end's MAC, so the kernel end needs another (else the
-        # bridge or the client stack takes frames for meshgate as its own).
-        for ns, tap in ((client, f"{self.prefix}wan"), (backend, f"{self.prefix}lan")):
+        for port in self.port_names():
+            tap = self.prefix + port
+            peer = client if port == "wan0" else backend
+            sh("ip", "link", "set", tap, "netns", peer, ns=self.ns("d"))
+            # A tap is a wire: DPDK owns one end's MAC, so the kernel end needs another (else the
+            # bridge or the client stack takes frames for meshgate as its own).
             mac = "02:%02x:%02x:%02x:%02x:%02x" % tuple(random.randrange(256) for _ in range(5))
-            sh("ip", "link", "set", "dev", tap, "address", mac, ns=ns)
-        sh("ip", "addr", "add", "10.10.0.1/24", "dev", f"{self.prefix}wan", ns=client)
-        sh("ip", "link", "set", f"{self.prefix}wan", "up", ns=client)
-        sh("ip", "route", "add", "10.96.0.0/16", "via", "10.10.0.2", ns=client)
-        sh("ethtool", "-K", f"{self.prefix}wan", "tx", "off", "tso", "off", "gso", "off", "gro", "off", ns=client, check=False)
-        sh("ip", "link", "set", f"{self.prefix}lan", "master", "br0", ns=backend)
-        sh("ip", "link", "set", f"{self.prefix}lan", "up", ns=backend)
+            sh("ip", "link", "set", "dev", tap, "address", mac, ns=peer)
+            if peer == backend:
+                sh("ip", "link", "set", tap, "master", "br0", ns=backend)
+            sh("ip", "link", "set", tap, "up", ns=peer)
+            sh("ethtool", "-K", tap, *NO_OFFLOADS, ns=peer, check=False)
 
     def log(self):
         with open(self.daemon_log) as f:
@@ -192,8 +268,8 @@ class Lab:
             return None
 
     def wait_ready(self, timeout=30):
-        """Until meshgated knows every healthy endpoint's MAC (it ARPs for them)."""
-        want = len(self.endpoints)
+        """Until meshgated knows every endpoint's MAC (it asks with ARP and ND)."""
+        want = len(self.endpoints) * (2 if self.ipv6 else 1)
         deadline = time.time() + timeout
         while time.time() < deadline:
             s = self.stats()
@@ -221,7 +297,8 @@ class Lab:
 
     def client(self, *args, target=None, tcp_port=None, timeout=300):
         """Runs lab_client.py in the client namespace (to the VIP unless `target`); its JSON report."""
-        p = sh(PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", target or self.vip, "--tcp-port",
+        target = {None: self.vip, "vip6": self.vip6}.get(target, target)
+        p = sh(PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", target, "--tcp-port",
                tcp_port or self.tcp_port, "--udp-port", self.udp_port, *args, ns=self.ns("c"), timeout=timeout)
         return json.loads(p.stdout)
 

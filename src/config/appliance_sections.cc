@@ -109,6 +109,16 @@ void read_lb(TableReader& root, Config& config, Diagnostics& diagnostics) {
 
 namespace {
 
+// "mg-" and the port's name, as much of it as a Linux interface name (15 characters) holds.
+std::string default_exception_interface(const std::string& port_name) {
+    std::string name = "mg-";
+    for (char c : port_name) {
+        if (name.size() == 15) break;
+        name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+    }
+    return name;
+}
+
 void read_port(const toml::value& table, const std::string& path, Config& config, Diagnostics& diagnostics) {
     TableReader r(table, path, diagnostics);
     PortConfig port;
@@ -120,6 +130,8 @@ void read_port(const toml::value& table, const std::string& path, Config& config
                     "expected a Linux interface name of 1 to 15 characters, found \"" + *v + "\"");
         }
         port.exception_interface = *v;
+    } else {
+        port.exception_interface = default_exception_interface(port.name);
     }
     port.addresses = r.prefixes("addresses");
     port.gateway = r.address("gateway");

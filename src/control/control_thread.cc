@@ -90,7 +90,7 @@ void ControlThread::run() {
             last_stats = std::chrono::steady_clock::now();
         }
         // Sleep only when idle: the kernel's traffic waits at most one round.
-        if (dataplane::forward_from_kernel(setup_.exception_ports, setup_.control_tx_queue) == 0) {
+        if (dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) == 0) {
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }

@@ -28,7 +28,7 @@ struct ControlSetup {
     std::vector<rte_ring*> events;  // one per worker
     std::vector<dataplane::PortInfo> ports;
     std::vector<dataplane::ExceptionPort> exception_ports;
-    uint16_t control_tx_queue = 0;
+    dataplane::TxInboxes tx;  // the control thread sends through the workers
     std::vector<const dataplane::WorkerCounters*> counters;
     ControlSignals* signals = nullptr;
 };

@@ -10,8 +10,12 @@
 
 namespace meshgate::control {
 
-NeighbourResolver::NeighbourResolver(uint16_t control_tx_queue, rte_mempool* pool)
-    : tx_queue_(control_tx_queue), pool_(pool) {}
+NeighbourResolver::NeighbourResolver(const dataplane::TxInboxes* tx, rte_mempool* pool) : tx_(tx), pool_(pool) {}
+
+void NeighbourResolver::transmit(rte_mbuf* m, uint16_t port) {
+    if (tx_->send(m, port)) ++requests_;
+    else rte_pktmbuf_free(m);
+}
 
 NeighbourResolver::Key NeighbourResolver::key(uint16_t port, const dataplane::AddressKey& a) {
     std::array<uint8_t, 16> bytes;
@@ -64,9 +68,7 @@ void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port
                                                                         source->address.bytes().data(), target.address);
         m->data_len = static_cast<uint16_t>(length);
         m->pkt_len = length;
-        if (rte_eth_tx_burst(port_id, tx_queue_, &m, 1) == 1) ++requests_;
-        else rte_pktmbuf_free(m);
-        return;
+        return transmit(m, port_id);
     }
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     std::memset(eth->dst_addr.addr_bytes, 0xff, 6);
@@ -87,11 +89,7 @@ void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port
     std::memset(reinterpret_cast<uint8_t*>(eth) + length, 0, padded - length);
     m->data_len = padded;
     m->pkt_len = padded;
-    if (rte_eth_tx_burst(port_id, tx_queue_, &m, 1) == 1) {
-        ++requests_;
-    } else {
-        rte_pktmbuf_free(m);
-    }
+    transmit(m, port_id);
 }
 
 std::shared_ptr<const dataplane::Neighbours> NeighbourResolver::table(uint64_t generation) const {

@@ -8,17 +8,18 @@
 
 #include "dataplane/events.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/tx_inbox.h"
 
 struct rte_mempool;
 
 namespace meshgate::control {
 
 // The control thread's ARP table: learns from what workers saw, asks for what they need
-// (ARP requests and IPv6 neighbour solicitations out of the control thread's own tx queue),
+// (ARP requests and IPv6 neighbour solicitations, sent by a worker through its inbox),
 // and makes the immutable Neighbours a snapshot carries.
 class NeighbourResolver {
 public:
-    NeighbourResolver(uint16_t control_tx_queue, rte_mempool* pool);
+    NeighbourResolver(const dataplane::TxInboxes* tx, rte_mempool* pool);
 
     // Returns true when the table changed (publish a new snapshot then).
     bool learn(const dataplane::Event& event);
@@ -34,8 +35,9 @@ private:
     using Key = std::tuple<uint16_t, uint8_t, std::array<uint8_t, 16>>;
     static Key key(uint16_t port, const dataplane::AddressKey& a);
     void send_request(const dataplane::LbState& lb, uint16_t port, const dataplane::AddressKey& target);
+    void transmit(rte_mbuf* m, uint16_t port);
 
-    uint16_t tx_queue_;
+    const dataplane::TxInboxes* tx_;
     rte_mempool* pool_;
     std::map<Key, rte_ether_addr> macs_;
     std::map<Key, uint64_t> wanted_;  // → when last asked (0: not yet)

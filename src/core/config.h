@@ -47,7 +47,9 @@ struct PortConfig {
     std::string name;
     std::string device;
     // Kernel tap meshgated creates for this port's exception path (the node's own traffic,
-    // protocols the fast path does not serve); empty: none, such packets are dropped.
+    // protocols the fast path does not serve), with the port's MAC, addresses, MTU and gateway
+    // route. The TOML reader defaults it to "mg-<port name>"; empty: none, such packets are
+    // dropped.
     std::string exception_interface;
     std::vector<IpPrefix> addresses;
     std::optional<IpAddress> gateway;

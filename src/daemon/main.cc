@@ -92,24 +92,36 @@ int main(int argc, char** argv) {
         const uint32_t workers = rte_lcore_count() - 1;
         if (workers == 0) throw std::runtime_error("dataplane.lcores: needs at least two lcores (control + one worker)");
 
-        const unsigned mbufs = std::max<unsigned>(8191, static_cast<unsigned>(config.dataplane.ports.size()) * (workers + 1) * 2048 + 4096);
+        const auto ports = dataplane::find_ports(config.dataplane, workers);
+        const unsigned mbufs = dataplane::packet_pool_size(ports, workers);
         rte_mempool* pool = rte_pktmbuf_pool_create("packets", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-        if (!pool) throw std::runtime_error("packet pool: out of memory (raise dataplane.memory_mb)");
-        auto ports = dataplane::start_ports(config.dataplane, workers, pool);
+        if (!pool) {
+            throw std::runtime_error("packet pool of " + std::to_string(mbufs) + " buffers: out of memory (raise dataplane.memory_mb)");
+        }
+        dataplane::start_ports(ports, pool);
+        for (const auto& p : ports) std::cerr << "meshgated: " << dataplane::describe(p.name, p.queues, workers) << "\n";
         const auto exception_ports = dataplane::start_exception_ports(config.dataplane, ports, workers, pool);
 
-        dataplane::SnapshotPublisher publisher(workers);
-        control::NeighbourResolver resolver(static_cast<uint16_t>(workers), pool);
-        std::vector<rte_ring*> handoff, events;
+        // Rings between threads: handoff (packets to the worker that owns their flow), tx
+        // inboxes (frames to send for a thread without a queue there), events (to the control thread).
+        std::vector<rte_ring*> handoff, inboxes, events;
         std::vector<std::unique_ptr<dataplane::WorkerCounters>> counters;
         for (uint32_t w = 0; w < workers; ++w) {
-            handoff.push_back(rte_ring_create(("handoff" + std::to_string(w)).c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ));
-            events.push_back(rte_ring_create_elem(("events" + std::to_string(w)).c_str(), sizeof(dataplane::Event), 4096,
+            const std::string n = std::to_string(w);
+            handoff.push_back(rte_ring_create(("handoff" + n).c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ));
+            inboxes.push_back(rte_ring_create(("txinbox" + n).c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ));
+            events.push_back(rte_ring_create_elem(("events" + n).c_str(), sizeof(dataplane::Event), 4096,
                                                   SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
-            if (!handoff.back() || !events.back()) throw std::runtime_error("rings: out of memory");
+            if (!handoff.back() || !inboxes.back() || !events.back()) throw std::runtime_error("rings: out of memory");
             counters.push_back(std::make_unique<dataplane::WorkerCounters>(65536, 4096));
         }
+        std::vector<uint16_t> tx_queues(RTE_MAX_ETHPORTS, 0);
+        for (const auto& p : ports) tx_queues[p.port_id] = p.queues.tx_queues;
+        for (const auto& e : exception_ports) tx_queues[e.tap_port] = e.queues.tx_queues;
+        const dataplane::TxInboxes tx(inboxes, tx_queues);
 
+        dataplane::SnapshotPublisher publisher(workers);
+        control::NeighbourResolver resolver(&tx, pool);
         control::ControlSetup cs;
         cs.config_path = config_path;
         cs.stats_file = stats_file;
@@ -118,7 +130,7 @@ int main(int argc, char** argv) {
         cs.events = events;
         cs.ports = dataplane::port_info(config.dataplane, ports);
         cs.exception_ports = exception_ports;
-        cs.control_tx_queue = static_cast<uint16_t>(workers);
+        cs.tx = tx;
         for (auto& c : counters) cs.counters.push_back(c.get());
         cs.signals = &signals;
         control::ControlThread control(cs);
@@ -126,19 +138,17 @@ int main(int argc, char** argv) {
         const uint32_t flow_capacity = config.dataplane.flow_table_size;
         control.publish_config(config);
 
-        // Every (port, rx queue) goes to one worker, round robin.
-        std::vector<dataplane::WorkerSetup> setups(workers);
-        uint32_t next = 0;
-        for (const auto& p : ports) {
-            for (uint16_t q = 0; q < p.rx_queues; ++q) setups[next++ % workers].rx.push_back({p.port_id, q});
-        }
+        std::vector<std::pair<uint16_t, dataplane::QueueLayout>> layouts;
+        for (const auto& p : ports) layouts.emplace_back(p.port_id, p.queues);
+        const auto rx = dataplane::assign_rx_queues(layouts, workers);
         std::vector<std::unique_ptr<dataplane::Worker>> worker_loops;
         std::vector<WorkerLaunch> launches(workers);
         for (uint32_t w = 0; w < workers; ++w) {
-            auto& s = setups[w];
+            dataplane::WorkerSetup s;
             s.id = w;
             s.count = workers;
-            s.tx_queue = static_cast<uint16_t>(w);
+            for (const auto& a : rx[w]) s.rx.push_back({a.port, a.queue, a.steer});
+            s.tx = tx;
             s.flow_capacity = flow_capacity;
             s.timeouts = timeouts;
             s.snapshot = &publisher.pointer();
@@ -147,7 +157,7 @@ int main(int argc, char** argv) {
             s.events = events[w];
             s.counters = counters[w].get();
             s.exception_port = dataplane::exception_map(exception_ports);
-            worker_loops.push_back(std::make_unique<dataplane::Worker>(s));
+            worker_loops.push_back(std::make_unique<dataplane::Worker>(std::move(s)));
             launches[w].worker = worker_loops.back().get();
         }
 

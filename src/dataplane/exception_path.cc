@@ -5,7 +5,10 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <iostream>
 #include <stdexcept>
+
+#include "dataplane/kernel_interface.h"
 #include <string>
 
 namespace meshgate::dataplane {
@@ -15,7 +18,7 @@ std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, 
     std::vector<ExceptionPort> out;
     for (size_t i = 0; i < ports.size(); ++i) {
         const auto& name = config.ports[i].exception_interface;
-        if (name.empty()) continue;
+        if (name.empty()) continue;  // the port keeps its kernel stack otherwise
         rte_ether_addr mac;
         rte_eth_macaddr_get(ports[i].port_id, &mac);
         char mac_text[RTE_ETHER_ADDR_FMT_SIZE];
@@ -27,17 +30,17 @@ std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, 
         }
         ExceptionPort e;
         e.data_port = ports[i].port_id;
-        if (rte_eth_dev_get_port_by_name(vdev.c_str(), &e.tap_port) != 0) throw std::runtime_error("exception tap " + name + ": not found");
-        e.queues = static_cast<uint16_t>(workers + 1);
-        rte_eth_conf conf{};
-        if (rte_eth_dev_configure(e.tap_port, e.queues, e.queues, &conf) != 0) throw std::runtime_error("exception tap " + name + ": configure");
-        for (uint16_t q = 0; q < e.queues; ++q) {
-            if (rte_eth_rx_queue_setup(e.tap_port, q, 512, SOCKET_ID_ANY, nullptr, pool) != 0 ||
-                rte_eth_tx_queue_setup(e.tap_port, q, 512, SOCKET_ID_ANY, nullptr) != 0) {
-                throw std::runtime_error("exception tap " + name + ": queues");
-            }
+        e.interface = name;
+        const std::string what = "exception tap " + name;
+        if (rte_eth_dev_get_port_by_name(vdev.c_str(), &e.tap_port) != 0) throw std::runtime_error(what + ": not found");
+        e.queues = device_layout(what, e.tap_port, workers);
+        e.queues.rss = false;  // the kernel picks the queue it writes to; nothing to spread
+        start_device(what, e.tap_port, e.queues, pool, 512);
+        uint16_t mtu = 0;
+        rte_eth_dev_get_mtu(ports[i].port_id, &mtu);
+        for (const auto& w : configure_kernel_interface(name, config.ports[i].addresses, mtu, config.ports[i].gateway)) {
+            std::cerr << "meshgated: warning: " << w << "\n";
         }
-        if (rte_eth_dev_start(e.tap_port) != 0) throw std::runtime_error("exception tap " + name + ": start");
         out.push_back(e);
     }
     return out;
@@ -49,14 +52,16 @@ std::vector<uint16_t> exception_map(const std::vector<ExceptionPort>& ports) {
     return map;
 }
 
-uint32_t forward_from_kernel(const std::vector<ExceptionPort>& ports, uint16_t tx_queue) {
+uint32_t forward_from_kernel(const std::vector<ExceptionPort>& ports, const TxInboxes& inboxes) {
     uint32_t moved = 0;
     rte_mbuf* packets[32];
     for (const auto& e : ports) {
-        for (uint16_t q = 0; q < e.queues; ++q) {
+        for (uint16_t q = 0; q < e.queues.rx_queues; ++q) {
             const uint16_t n = rte_eth_rx_burst(e.tap_port, q, packets, 32);
-            const uint16_t sent = n ? rte_eth_tx_burst(e.data_port, tx_queue, packets, n) : 0;
-            for (uint16_t i = sent; i < n; ++i) rte_pktmbuf_free(packets[i]);
+            for (uint16_t i = 0; i < n; ++i) {
+                // Spread by the tap queue the kernel chose (it keeps a flow on one queue).
+                if (!inboxes.send(packets[i], e.data_port, q)) rte_pktmbuf_free(packets[i]);
+            }
             moved += n;
         }
     }

@@ -5,18 +5,21 @@
 
 #include "core/config.h"
 #include "dataplane/ports.h"
+#include "dataplane/tx_inbox.h"
 
 struct rte_mempool;
 
 namespace meshgate::dataplane {
 
 // A kernel tap standing for one data port: workers send it what the fast path does not serve,
-// and the control thread sends what the kernel writes to it out of the data port. It carries
-// the data port's MAC, so the kernel takes frames addressed to the port as its own.
+// and the control thread hands what the kernel writes to it to a worker to send out of the
+// data port. It carries the data port's MAC, so the kernel takes frames addressed to the port
+// as its own.
 struct ExceptionPort {
     uint16_t data_port = 0;
     uint16_t tap_port = 0;
-    uint16_t queues = 0;  // rx = tx queues (net_tap); one tx per worker plus the control thread's
+    std::string interface;
+    QueueLayout queues;  // the control thread polls every rx queue; workers send on their tx queue
 };
 
 std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, const std::vector<PortSetup>& ports,
@@ -25,8 +28,8 @@ std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, 
 // Worker view: by data port id, the tap port id or UINT16_MAX.
 std::vector<uint16_t> exception_map(const std::vector<ExceptionPort>& ports);
 
-// Moves what the kernel wrote to the taps out of their data ports (control thread, its own
-// tx queue `tx_queue`). Returns the number of packets moved.
-uint32_t forward_from_kernel(const std::vector<ExceptionPort>& ports, uint16_t tx_queue);
+// Moves what the kernel wrote to the taps out of their data ports, through the workers'
+// inboxes (control thread). Returns the number of packets moved.
+uint32_t forward_from_kernel(const std::vector<ExceptionPort>& ports, const TxInboxes& inboxes);
 
 }  // namespace meshgate::dataplane

@@ -1,7 +1,7 @@
 #include "dataplane/ports.h"
 
-#include <rte_ethdev.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 
 #include <stdexcept>
 
@@ -11,55 +11,74 @@ namespace meshgate::dataplane {
 
 namespace {
 
-constexpr uint16_t rx_descriptors = 1024;
-constexpr uint16_t tx_descriptors = 1024;
+constexpr uint16_t port_descriptors = 1024;
 
-[[noreturn]] void fail(const std::string& port, const std::string& what, int rc) {
-    throw std::runtime_error("port " + port + ": " + what + ": " + rte_strerror(rc < 0 ? -rc : rc));
+[[noreturn]] void fail(const std::string& what, const std::string& step, int rc) {
+    throw std::runtime_error(what + ": " + step + ": " + rte_strerror(rc < 0 ? -rc : rc));
+}
+
+rte_eth_dev_info device_info(const std::string& what, uint16_t port_id) {
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(port_id, &info); rc != 0) fail(what, "device info", rc);
+    return info;
 }
 
 }  // namespace
 
-std::vector<PortSetup> start_ports(const DataplaneConfig& config, uint32_t workers, rte_mempool* pool) {
+QueueLayout device_layout(const std::string& what, uint16_t port_id, uint32_t workers) {
+    const rte_eth_dev_info info = device_info(what, port_id);
+    DeviceQueues d;
+    d.max_rx_queues = info.max_rx_queues;
+    d.max_tx_queues = info.max_tx_queues;
+    d.rss = (info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
+    return queue_layout(d, workers);
+}
+
+void start_device(const std::string& what, uint16_t port_id, const QueueLayout& layout, rte_mempool* pool,
+                  uint16_t descriptors) {
+    const rte_eth_dev_info info = device_info(what, port_id);
+    rte_eth_conf conf{};
+    // Let the NIC verify IPv4 header checksums where it can: the worker then skips its own.
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    if (layout.rss) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+    }
+    if (int rc = rte_eth_dev_configure(port_id, layout.rx_queues, layout.tx_queues, &conf); rc != 0) fail(what, "configure", rc);
+    const int socket = rte_eth_dev_socket_id(port_id);
+    for (uint16_t q = 0; q < layout.rx_queues; ++q) {
+        if (int rc = rte_eth_rx_queue_setup(port_id, q, descriptors, socket, nullptr, pool); rc != 0) fail(what, "rx queue", rc);
+    }
+    for (uint16_t q = 0; q < layout.tx_queues; ++q) {
+        if (int rc = rte_eth_tx_queue_setup(port_id, q, descriptors, socket, nullptr); rc != 0) fail(what, "tx queue", rc);
+    }
+    if (int rc = rte_eth_dev_start(port_id); rc != 0) fail(what, "start", rc);
+}
+
+std::vector<PortSetup> find_ports(const DataplaneConfig& config, uint32_t workers) {
     std::vector<PortSetup> out;
     for (const auto& pc : config.ports) {
         PortSetup p;
         p.name = pc.name;
+        const std::string what = "port " + pc.name;
         if (rte_eth_dev_get_port_by_name(device_name(pc.device).c_str(), &p.port_id) != 0) {
-            throw std::runtime_error("port " + pc.name + ": no DPDK device \"" + device_name(pc.device) + "\"");
+            throw std::runtime_error(what + ": no DPDK device \"" + device_name(pc.device) + "\"");
         }
-        rte_eth_dev_info info{};
-        if (int rc = rte_eth_dev_info_get(p.port_id, &info); rc != 0) fail(pc.name, "device info", rc);
-        rte_eth_conf conf{};
-        // Let the NIC verify IPv4 header checksums where it can: the worker then skips its own.
-        if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
-        p.rss = workers > 1 && info.max_rx_queues > 1 && info.flow_type_rss_offloads != 0;
-        if (p.rss) {
-            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-            conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-            p.rx_queues = static_cast<uint16_t>(std::min<uint32_t>(workers, info.max_rx_queues));
-        }
-        p.tx_queues = static_cast<uint16_t>(std::min<uint32_t>(workers + 1, info.max_tx_queues));
-        if (p.tx_queues < workers + 1) {
-            throw std::runtime_error("port " + pc.name + ": needs " + std::to_string(workers + 1) +
-                                     " tx queues (one per worker and the control thread), the device has " +
-                                     std::to_string(info.max_tx_queues));
-        }
-        // net_tap wants as many rx queues as tx queues; the kernel spreads flows over all of
-        // them, so every one is polled (the daemon hands queues to workers round robin).
-        if (std::string(info.driver_name) == "net_tap") p.rx_queues = p.tx_queues;
-        if (int rc = rte_eth_dev_configure(p.port_id, p.rx_queues, p.tx_queues, &conf); rc != 0) fail(pc.name, "configure", rc);
-        const int socket = rte_eth_dev_socket_id(p.port_id);
-        for (uint16_t q = 0; q < p.rx_queues; ++q) {
-            if (int rc = rte_eth_rx_queue_setup(p.port_id, q, rx_descriptors, socket, nullptr, pool); rc != 0) fail(pc.name, "rx queue", rc);
-        }
-        for (uint16_t q = 0; q < p.tx_queues; ++q) {
-            if (int rc = rte_eth_tx_queue_setup(p.port_id, q, tx_descriptors, socket, nullptr); rc != 0) fail(pc.name, "tx queue", rc);
-        }
-        if (int rc = rte_eth_dev_start(p.port_id); rc != 0) fail(pc.name, "start", rc);
+        p.queues = device_layout(what, p.port_id, workers);
         out.push_back(p);
     }
     return out;
+}
+
+void start_ports(const std::vector<PortSetup>& ports, rte_mempool* pool) {
+    for (const auto& p : ports) start_device("port " + p.name, p.port_id, p.queues, pool, port_descriptors);
+}
+
+unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers) {
+    constexpr unsigned per_queue = 4096, per_tap_queue = 2 * 512, per_ring = 4096, cache = 256, spare = 4096;
+    unsigned n = spare + (workers + 1) * cache + workers * 2 * per_ring;  // handoff and tx inbox rings
+    for (const auto& p : ports) n += (p.queues.rx_queues + p.queues.tx_queues) * per_queue + workers * per_tap_queue;
+    return n;
 }
 
 void stop_ports(const std::vector<PortSetup>& ports) {

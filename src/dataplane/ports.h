@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "dataplane/queue_layout.h"
 #include "dataplane/snapshot.h"
 
 struct rte_mempool;
@@ -12,18 +13,31 @@ struct rte_mempool;
 namespace meshgate::dataplane {
 
 struct PortSetup {
-    std::string name;      // [[dataplane.port]] name
+    std::string name;  // [[dataplane.port]] name
     uint16_t port_id = 0;
-    uint16_t rx_queues = 1;  // > 1 only where the device does RSS
-    uint16_t tx_queues = 1;  // one per worker, plus the control thread's
-    bool rss = false;
+    QueueLayout queues;
 };
 
-// Finds, configures and starts every [[dataplane.port]]: rx queues spread over the workers
-// with RSS where the device offers it, one tx queue per worker plus one for the control
-// thread (the last). Throws naming the port on failure.
-std::vector<PortSetup> start_ports(const DataplaneConfig& config, uint32_t workers, rte_mempool* pool);
+// Finds every [[dataplane.port]] and the queue layout its rte_eth_dev_info allows for
+// `workers` workers (queue_layout.h). Throws naming the port.
+std::vector<PortSetup> find_ports(const DataplaneConfig& config, uint32_t workers);
+// Configures and starts them.
+void start_ports(const std::vector<PortSetup>& ports, rte_mempool* pool);
 void stop_ports(const std::vector<PortSetup>& ports);
+
+// Packet buffers for these ports, their exception taps, the rings between threads and the
+// per-lcore caches. Counted per queue at 4,096: some PMDs keep buffers in rings of their own
+// beside the descriptors we ask for (AF_XDP: fill, rx, tx and completion rings of 2,048 each);
+// a pool that runs dry starves their receive path.
+unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers);
+
+// Configures and starts one device with `layout` (also used for the exception taps).
+// Throws "<what>: <step>: <DPDK's reason>".
+void start_device(const std::string& what, uint16_t port_id, const QueueLayout& layout, rte_mempool* pool,
+                  uint16_t descriptors);
+
+// The layout meshgated gives `port_id` with `workers` workers.
+QueueLayout device_layout(const std::string& what, uint16_t port_id, uint32_t workers);
 
 // What the snapshot needs to know of the ports: ids, MACs, prefixes, gateway, SNAT pool.
 std::vector<PortInfo> port_info(const DataplaneConfig& config, const std::vector<PortSetup>& ports);

@@ -3,6 +3,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
@@ -25,6 +26,7 @@ Worker::Worker(WorkerSetup setup)
     timeout_cycles_[static_cast<size_t>(FlowState::udp)] = cycles(t.udp);
     for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) {
         if (rte_eth_dev_is_valid_port(port)) rte_eth_macaddr_get(port, &port_mac_[port]);
+        if (setup_.id < setup_.tx.tx_queues(port)) tx_[port].queue = static_cast<uint16_t>(setup_.id);
     }
 }
 
@@ -42,16 +44,22 @@ void Worker::poll_once() {
     rte_mbuf* packets[burst];
     for (const auto& q : setup_.rx) {
         const uint16_t n = rte_eth_rx_burst(q.port, q.queue, packets, burst);
+        const Arrival arrival = q.steer ? Arrival::wire_steered : Arrival::wire;
         for (uint16_t i = 0; i < n; ++i) {
             if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
             packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
-            handle(packets[i], s, now, false);
+            handle(packets[i], s, now, arrival);
         }
     }
     if (rte_ring* mine = setup_.handoff.empty() ? nullptr : setup_.handoff[setup_.id]) {
         const unsigned n = rte_ring_sc_dequeue_burst(mine, reinterpret_cast<void**>(packets), burst, nullptr);
         setup_.counters->handoff_in.add(n);
-        for (unsigned i = 0; i < n; ++i) handle(packets[i], s, now, true);
+        for (unsigned i = 0; i < n; ++i) handle(packets[i], s, now, Arrival::handed_off);
+    }
+    if (!setup_.tx.empty()) {
+        // Frames others could not send themselves; m->port is where they go.
+        const unsigned n = rte_ring_sc_dequeue_burst(setup_.tx.inbox(setup_.id), reinterpret_cast<void**>(packets), burst, nullptr);
+        for (unsigned i = 0; i < n; ++i) send(packets[i], packets[i]->port);
     }
     flush();
     flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) {
@@ -61,9 +69,9 @@ void Worker::poll_once() {
     rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
 }
 
-void Worker::handle(rte_mbuf* m, const Snapshot& s, uint64_t now, bool handed_off) {
+void Worker::handle(rte_mbuf* m, const Snapshot& s, uint64_t now, Arrival arrival) {
     auto& c = *setup_.counters;
-    if (!handed_off) {
+    if (arrival != Arrival::handed_off) {
         c.rx_packets.add();
         c.rx_bytes.add(rte_pktmbuf_pkt_len(m));
     }
@@ -73,10 +81,25 @@ void Worker::handle(rte_mbuf* m, const Snapshot& s, uint64_t now, bool handed_of
     if (d == Drop::unsupported_ethertype) return to_exception_path(m);
     if (d != Drop::none) return drop(m, d);
     if (v.ethertype == ethertype_arp) return handle_arp(m, v, s);
-    handle_ip(m, v, s, now, handed_off);
+    handle_ip(m, v, s, now, arrival);
 }
 
-void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, bool handed_off) {
+// The worker that owns (or will own) the flow of `tuple`: replies to a SNAT address by their
+// port (SNAT ports are split by worker), anything else by a hash of its tuple.
+uint32_t Worker::flow_owner(const FlowTuple& tuple, const Snapshot& s) const {
+    const uint32_t count = setup_.count;
+    if (s.lb->roles(AddressKey::from(tuple.family, tuple.destination)) & role_snat) {
+        return rte_be_to_cpu_16(tuple.destination_port) % count;
+    }
+    return rte_hash_crc(&tuple, sizeof tuple, 0) % count;
+}
+
+void Worker::hand_off(rte_mbuf* m, uint32_t owner) {
+    if (rte_ring_mp_enqueue(setup_.handoff[owner], m) != 0) return drop(m, Drop::handoff_full);
+    setup_.counters->handoff_out.add();
+}
+
+void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival) {
     if (v.has_ports()) {
         FlowTuple tuple{};
         std::memcpy(tuple.source, v.source_address(), v.address_size());
@@ -85,6 +108,10 @@ void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t n
         tuple.destination_port = *v.destination_port();
         tuple.protocol = v.protocol;
         tuple.family = v.family;
+        if (arrival == Arrival::wire_steered) {
+            if (const uint32_t owner = flow_owner(tuple, s); owner != setup_.id) return hand_off(m, owner);
+            arrival = Arrival::handed_off;
+        }
         FlowTable::Direction direction;
         if (Flow* flow = flows_.lookup(tuple, direction)) {
             if (direction == FlowTable::Direction::forward) return forward(m, v, *flow, s, now);
@@ -93,14 +120,12 @@ void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t n
         if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
     }
     const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
-    if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, handed_off);
+    if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, arrival == Arrival::handed_off);
     if ((roles & role_snat) && v.has_ports()) {
         // A reply to a flow another worker owns: SNAT ports are split by worker.
         const uint32_t owner = rte_be_to_cpu_16(*v.destination_port()) % setup_.count;
-        if (owner == setup_.id || handed_off) return drop(m, Drop::no_flow);
-        if (rte_ring_mp_enqueue(setup_.handoff[owner], m) != 0) return drop(m, Drop::handoff_full);
-        setup_.counters->handoff_out.add();
-        return;
+        if (owner == setup_.id || arrival == Arrival::handed_off) return drop(m, Drop::no_flow);
+        return hand_off(m, owner);
     }
     if (roles & role_vip) return refuse(m, v, Drop::no_service);
     to_exception_path(m);  // the node's own traffic, or not addressed to us: the kernel decides
@@ -108,24 +133,33 @@ void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t n
 
 void Worker::send(rte_mbuf* m, uint16_t port) {
     auto& b = tx_[port];
-    b.packets[b.count++] = m;
-    if (b.count == b.packets.size()) {
-        const uint16_t sent = rte_eth_tx_burst(port, setup_.tx_queue, b.packets.data(), b.count);
-        setup_.counters->tx_packets.add(sent);
-        for (uint16_t i = sent; i < b.count; ++i) drop(b.packets[i], Drop::tx_full);
-        b.count = 0;
+    if (!b.listed) {  // at most once per pass, even when the buffer fills and starts again
+        b.listed = true;
+        dirty_[dirty_count_++] = port;
     }
+    b.packets[b.count++] = m;
+    if (b.count == b.packets.size()) transmit(port);
+}
+
+void Worker::transmit(uint16_t port) {
+    auto& b = tx_[port];
+    uint16_t sent = 0;
+    if (b.queue != no_queue) {
+        sent = rte_eth_tx_burst(port, b.queue, b.packets.data(), b.count);
+        setup_.counters->tx_packets.add(sent);
+    } else {
+        while (sent < b.count && setup_.tx.send(b.packets[sent], port, setup_.id)) ++sent;
+    }
+    for (uint16_t i = sent; i < b.count; ++i) drop(b.packets[i], Drop::tx_full);
+    b.count = 0;
 }
 
 void Worker::flush() {
-    for (uint16_t port = 0; port < tx_.size(); ++port) {
-        auto& b = tx_[port];
-        if (b.count == 0) continue;
-        const uint16_t sent = rte_eth_tx_burst(port, setup_.tx_queue, b.packets.data(), b.count);
-        setup_.counters->tx_packets.add(sent);
-        for (uint16_t i = sent; i < b.count; ++i) drop(b.packets[i], Drop::tx_full);
-        b.count = 0;
+    for (uint16_t i = 0; i < dirty_count_; ++i) {
+        if (tx_[dirty_[i]].count != 0) transmit(dirty_[i]);
+        tx_[dirty_[i]].listed = false;
     }
+    dirty_count_ = 0;
 }
 
 void Worker::drop(rte_mbuf* m, Drop reason) {

@@ -14,6 +14,7 @@
 #include "dataplane/flow_table.h"
 #include "dataplane/packet.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/tx_inbox.h"
 
 struct rte_mbuf;
 struct rte_ring;
@@ -24,6 +25,7 @@ namespace meshgate::dataplane {
 struct RxQueue {
     uint16_t port = 0;
     uint16_t queue = 0;
+    bool steer = false;  // the port has fewer rx queues than workers: spread by flow (queue_layout.h)
 };
 
 // Everything a worker is given; it owns none of it but its flow table.
@@ -31,7 +33,9 @@ struct WorkerSetup {
     uint32_t id = 0;     // worker index, 0..count-1; also its RCU thread id
     uint32_t count = 1;  // workers in all
     std::vector<RxQueue> rx;
-    uint16_t tx_queue = 0;                 // this worker's tx queue on every port
+    // Tx queue `id` on every port that has one for it; the inbox rings for the rest, and for
+    // what other threads hand this worker to send.
+    TxInboxes tx;
     std::vector<uint16_t> exception_port;  // by data port id: its tap port, or UINT16_MAX
     uint32_t flow_capacity = 65536;
     FlowTimeouts timeouts;
@@ -54,13 +58,21 @@ public:
 
 private:
     static constexpr uint16_t burst = 32;
+    static constexpr uint16_t no_queue = UINT16_MAX;
     struct TxBuffer {
         uint16_t count = 0;
+        uint16_t queue = no_queue;  // ours on this port, or no_queue: through another worker's inbox
+        bool listed = false;        // in dirty_ until the next flush
         std::array<rte_mbuf*, 64> packets{};
     };
+    // How a packet reached this worker: from a queue the device spread by flow, from a queue
+    // it must spread itself, or from another worker (already at the flow's owner).
+    enum class Arrival : uint8_t { wire, wire_steered, handed_off };
 
-    void handle(rte_mbuf* m, const Snapshot& s, uint64_t now, bool handed_off);
-    void handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, bool handed_off);
+    void handle(rte_mbuf* m, const Snapshot& s, uint64_t now, Arrival arrival);
+    void handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival);
+    uint32_t flow_owner(const FlowTuple& tuple, const Snapshot& s) const;
+    void hand_off(rte_mbuf* m, uint32_t owner);
     void new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s, uint64_t now);
     void forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
     void reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
@@ -76,6 +88,7 @@ private:
     void endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client);
     void post(const Event& e);
     void send(rte_mbuf* m, uint16_t port);
+    void transmit(uint16_t port);
     void drop(rte_mbuf* m, Drop reason);
     void flush();
     void release_flow(Flow& flow);
@@ -84,6 +97,8 @@ private:
     WorkerSetup setup_;
     FlowTable flows_;
     std::vector<TxBuffer> tx_;
+    std::array<uint16_t, RTE_MAX_ETHPORTS> dirty_{};  // ports with frames buffered since the last flush
+    uint16_t dirty_count_ = 0;
     std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
     uint64_t timeout_cycles_[5];
     uint32_t snat_cursor_ = 0;

@@ -99,11 +99,7 @@ void Worker::handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, ui
     if (!flow) {
         // About a packet we sent from a SNAT port another worker owns: that worker has the flow.
         const uint32_t owner = rte_be_to_cpu_16(*q.source_port()) % setup_.count;
-        if ((roles & role_snat) && owner != setup_.id && !handed_off) {
-            if (rte_ring_mp_enqueue(setup_.handoff[owner], m) != 0) return drop(m, Drop::handoff_full);
-            setup_.counters->handoff_out.add();
-            return;
-        }
+        if ((roles & role_snat) && owner != setup_.id && !handed_off) return hand_off(m, owner);
         return drop(m, Drop::no_flow);
     }
     if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);

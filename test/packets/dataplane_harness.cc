@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "dataplane/queue_layout.h"
 #include "lb/planner.h"
 
 namespace meshgate::testing {
@@ -51,24 +52,38 @@ Mac DataplaneBench::mac_of(const std::string& address) {
     return {0x02, 0xee, b[b.size() - 4], b[b.size() - 3], b[b.size() - 2], b[b.size() - 1]};
 }
 
-DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowTimeouts timeouts, uint32_t flow_capacity) {
-    for (size_t p = 0; p < 2; ++p) {
+DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowTimeouts timeouts, uint32_t flow_capacity,
+                               BenchQueues queues) {
+    const size_t port_count = config.dataplane.ports.size();
+    std::vector<std::pair<uint16_t, dataplane::QueueLayout>> layouts;
+    std::vector<uint16_t> tx_queues(RTE_MAX_ETHPORTS, 0);
+    for (size_t p = 0; p < port_count; ++p) {
         RingPort port;
-        port.rx = make_ring(unique("rx"), RING_F_SP_ENQ | RING_F_SC_DEQ);
-        for (uint32_t q = 0; q < workers; ++q) port.tx.push_back(make_ring(unique("tx"), RING_F_SP_ENQ | RING_F_SC_DEQ));
-        const int id = rte_eth_from_rings(unique("ring").c_str(), &port.rx, 1, port.tx.data(),
-                                          static_cast<unsigned>(port.tx.size()), SOCKET_ID_ANY);
+        dataplane::QueueLayout layout;
+        if (queues.daemon_layout) {
+            // What meshgated makes of a device with these queues and no RSS (ring ports have none).
+            layout = dataplane::queue_layout({queues.rx_queues, queues.tx_queues, false}, workers);
+        } else {
+            layout.rx_queues = 1;
+            layout.tx_queues = static_cast<uint16_t>(workers);
+        }
+        for (uint16_t q = 0; q < layout.rx_queues; ++q) port.rx.push_back(make_ring(unique("rx"), RING_F_SP_ENQ | RING_F_SC_DEQ));
+        for (uint16_t q = 0; q < layout.tx_queues; ++q) port.tx.push_back(make_ring(unique("tx"), RING_F_SP_ENQ | RING_F_SC_DEQ));
+        const int id = rte_eth_from_rings(unique("ring").c_str(), port.rx.data(), static_cast<unsigned>(port.rx.size()),
+                                          port.tx.data(), static_cast<unsigned>(port.tx.size()), SOCKET_ID_ANY);
         if (id < 0) throw std::runtime_error("rte_eth_from_rings");
         port.id = static_cast<uint16_t>(id);
         rte_eth_conf conf{};
-        rte_eth_dev_configure(port.id, 1, static_cast<uint16_t>(workers), &conf);
-        rte_eth_rx_queue_setup(port.id, 0, 1024, SOCKET_ID_ANY, nullptr, g_pool);
-        for (uint16_t q = 0; q < workers; ++q) rte_eth_tx_queue_setup(port.id, q, 1024, SOCKET_ID_ANY, nullptr);
+        rte_eth_dev_configure(port.id, layout.rx_queues, layout.tx_queues, &conf);
+        for (uint16_t q = 0; q < layout.rx_queues; ++q) rte_eth_rx_queue_setup(port.id, q, 1024, SOCKET_ID_ANY, nullptr, g_pool);
+        for (uint16_t q = 0; q < layout.tx_queues; ++q) rte_eth_tx_queue_setup(port.id, q, 1024, SOCKET_ID_ANY, nullptr);
         if (rte_eth_dev_start(port.id) != 0) throw std::runtime_error("rte_eth_dev_start");
         rte_ether_addr mac;
         rte_eth_macaddr_get(port.id, &mac);
         std::copy(mac.addr_bytes, mac.addr_bytes + 6, port.mac.begin());
         ports_.push_back(port);
+        layouts.emplace_back(port.id, layout);
+        tx_queues[port.id] = layout.tx_queues;
 
         dataplane::PortInfo info;
         info.port_id = port.id;
@@ -80,13 +95,13 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         port_info_.push_back(info);
     }
 
-    // Every endpoint and client address the tests use is a resolved neighbour.
+    // Every endpoint address the tests use is a resolved neighbour.
     std::vector<dataplane::NeighbourEntry> neighbours;
     for (const auto& e : config.endpoints) {
         if (!e.address) continue;
         auto mac = mac_of(e.address->to_string());
         dataplane::NeighbourEntry n;
-        n.port = ports_[1].id;
+        n.port = backend().id;
         n.address = dataplane::AddressKey::from(*e.address);
         std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
         neighbours.push_back(n);
@@ -100,18 +115,23 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
 
     for (uint32_t w = 0; w < workers; ++w) {
         handoff_.push_back(make_ring(unique("handoff"), RING_F_SC_DEQ));
+        inboxes_.push_back(make_ring(unique("inbox"), RING_F_SC_DEQ));
         events_.push_back(make_ring(unique("events"), RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(dataplane::Event)));
         counters_.push_back(std::make_unique<dataplane::WorkerCounters>(1024, 64));
     }
+    const auto assigned = dataplane::assign_rx_queues(layouts, workers);
     for (uint32_t w = 0; w < workers; ++w) {
         dataplane::WorkerSetup s;
         s.id = w;
         s.count = workers;
-        // One worker: it polls both ports. Two: worker 0 polls clients, worker 1 endpoints,
-        // so every reply to a worker-0 flow is handed off.
-        if (workers == 1) s.rx = {{ports_[0].id, 0}, {ports_[1].id, 0}};
-        else if (w < 2) s.rx = {{ports_[w].id, 0}};
-        s.tx_queue = static_cast<uint16_t>(w);
+        if (queues.daemon_layout) {
+            for (const auto& a : assigned[w]) s.rx.push_back({a.port, a.queue, a.steer});
+        } else if (workers == 1) {
+            for (const auto& p : ports_) s.rx.push_back({p.id, 0, false});
+        } else if (w < ports_.size()) {
+            s.rx = {{ports_[w].id, 0, false}};
+        }
+        s.tx = dataplane::TxInboxes(inboxes_, tx_queues);
         s.flow_capacity = flow_capacity;
         s.timeouts = timeouts;
         s.snapshot = &current_;
@@ -135,13 +155,15 @@ DataplaneBench::~DataplaneBench() {
             while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
             rte_ring_free(r);
         };
-        drain(p.rx);
+        for (auto* r : p.rx) drain(r);
         for (auto* r : p.tx) drain(r);
     }
-    for (auto* r : handoff_) {
-        void* m;
-        while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-        rte_ring_free(r);
+    for (auto* rings : {&handoff_, &inboxes_}) {
+        for (auto* r : *rings) {
+            void* m;
+            while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+            rte_ring_free(r);
+        }
     }
     for (auto* r : events_) rte_ring_free(r);
     std::free(rcu_);
@@ -160,20 +182,21 @@ void DataplaneBench::publish(Config config) {
     snapshot_ = std::move(snapshot);
 }
 
-void DataplaneBench::inject(const RingPort& port, const Bytes& frame) {
+void DataplaneBench::inject(const RingPort& port, const Bytes& frame, uint16_t queue) {
     rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
     ASSERT_NE(m, nullptr);
     char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
     ASSERT_NE(data, nullptr);
     std::memcpy(data, frame.data(), frame.size());
-    ASSERT_EQ(rte_ring_enqueue(port.rx, m), 0);
+    ASSERT_EQ(rte_ring_enqueue(port.rx.at(queue), m), 0);
 }
 
 void DataplaneBench::poll(uint32_t worker) { workers_[worker]->poll_once(); }
 
 void DataplaneBench::poll_all() {
-    // Twice, so that a packet handed off by a later worker is taken by an earlier one.
-    for (int round = 0; round < 2; ++round) {
+    // Three rounds: a packet may be steered to its flow's owner, which may hand the rewritten
+    // frame to the worker that owns the tx queue of its port.
+    for (int round = 0; round < 3; ++round) {
         for (uint32_t w = 0; w < workers_.size(); ++w) poll(w);
     }
 }
@@ -196,7 +219,8 @@ std::pair<std::vector<Bytes>, std::vector<Bytes>> DataplaneBench::exchange(const
     inject(port, frame);
     poll_all();
     auto to_clients = sent(client());
-    auto to_endpoints = sent(backend());
+    // One-arm: both directions leave by the one port; the caller tells them apart.
+    auto to_endpoints = ports_.size() > 1 ? sent(backend()) : std::vector<Bytes>{};
     return {to_clients, to_endpoints};
 }
 
@@ -252,6 +276,22 @@ Config bench_config() {
     e6.address = *IpAddress::parse("fd01::11");
     e6.locality = {"n1", "r1", "z1", "", "", ""};
     c.endpoints.push_back(e6);
+    return c;
+}
+
+}  // namespace meshgate::testing
+
+namespace meshgate::testing {
+
+Config one_arm_config() {
+    Config c = bench_config();
+    PortConfig port;
+    port.name = "arm";
+    port.addresses = {*IpPrefix::parse("10.0.0.2/24"), *IpPrefix::parse("fd00::2/64")};
+    port.snat = {*IpAddress::parse("10.0.0.3"), *IpAddress::parse("fd00::3")};
+    c.dataplane.ports = {port};
+    const char* addresses[] = {"10.0.0.11", "10.0.0.12", "fd00::11"};
+    for (size_t i = 0; i < c.endpoints.size(); ++i) c.endpoints[i].address = *IpAddress::parse(addresses[i]);
     return c;
 }
 

@@ -29,20 +29,32 @@ public:
 struct RingPort {
     uint16_t id = 0;
     Mac mac{};
-    rte_ring* rx = nullptr;               // the test enqueues here
-    std::vector<rte_ring*> tx;            // one per worker (+1 spare)
+    std::vector<rte_ring*> rx;            // the test enqueues here (queue 0 unless told)
+    std::vector<rte_ring*> tx;            // one per tx queue
+    rte_ring* rx_ring() const { return rx[0]; }
+};
+
+// How the bench's ring ports look. By default each port has one rx queue and one tx queue per
+// worker, and with two workers worker 0 polls the client port and worker 1 the endpoint port
+// (every reply is handed off). With `daemon_layout`, each port has `rx_queues` and `tx_queues`
+// and the queues are laid out, assigned and steered as meshgated does (queue_layout.h).
+struct BenchQueues {
+    bool daemon_layout = false;
+    uint16_t rx_queues = 1;
+    uint16_t tx_queues = 1;
 };
 
 class DataplaneBench {
 public:
-    // `config` must have two [[dataplane.port]]s: [0] faces clients, [1] faces endpoints.
+    // `config` has two [[dataplane.port]]s, [0] facing clients and [1] endpoints (two-arm), or
+    // one that faces both (one-arm).
     DataplaneBench(Config config, uint32_t workers = 1, dataplane::FlowTimeouts timeouts = {},
-                   uint32_t flow_capacity = 1024);
+                   uint32_t flow_capacity = 1024, BenchQueues queues = {});
     ~DataplaneBench();
 
     const RingPort& client() const { return ports_[0]; }
-    const RingPort& backend() const { return ports_[1]; }
-    void inject(const RingPort& port, const Bytes& frame);
+    const RingPort& backend() const { return ports_.back(); }
+    void inject(const RingPort& port, const Bytes& frame, uint16_t queue = 0);
     void poll(uint32_t worker = 0);
     void poll_all();
     // Frames transmitted on `port` (all tx queues) since the last call.
@@ -64,6 +76,7 @@ private:
     std::vector<RingPort> ports_;
     std::vector<std::unique_ptr<dataplane::WorkerCounters>> counters_;
     std::vector<rte_ring*> handoff_;
+    std::vector<rte_ring*> inboxes_;
     std::vector<rte_ring*> events_;
     rte_rcu_qsbr* rcu_ = nullptr;
     std::shared_ptr<const dataplane::Neighbours> neighbours_;
@@ -79,5 +92,10 @@ private:
 // Services: web 10.96.0.1 (tcp 80 → 8080, udp 53 → 5353) with endpoints 10.1.0.11 and
 // 10.1.0.12; web6 [fd96::1]:80 → [fd01::11]:8080.
 Config bench_config();
+
+// One-arm: one port on 10.0.0.0/24 and fd00::/64 where clients, endpoints (10.0.0.11, .12,
+// fd00::11), the node (10.0.0.2) and the SNAT addresses (10.0.0.3, fd00::3) all live.
+// Same services as bench_config().
+Config one_arm_config();
 
 }  // namespace meshgate::testing

@@ -1,0 +1,112 @@
+#include "dataplane/kernel_interface.h"
+
+// <net/if.h> before the <linux/...> headers: they then skip what it already defines.
+#include <net/if.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+
+namespace meshgate::dataplane {
+
+namespace {
+
+// One rtnetlink socket; every request waits for the kernel's acknowledgement.
+class Rtnetlink {
+public:
+    Rtnetlink() : socket_(mnl_socket_open(NETLINK_ROUTE), &mnl_socket_close) {
+        if (!socket_ || mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+            throw std::runtime_error(std::string("rtnetlink: ") + std::strerror(errno));
+        }
+    }
+
+    nlmsghdr* start(uint16_t type, uint16_t flags) {
+        nlmsghdr* h = mnl_nlmsg_put_header(buffer_);
+        h->nlmsg_type = type;
+        h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
+        h->nlmsg_seq = ++sequence_;
+        return h;
+    }
+
+    // 0, or the kernel's errno for the request.
+    int request(nlmsghdr* h) {
+        if (mnl_socket_sendto(socket_.get(), h, h->nlmsg_len) < 0) return errno;
+        const ssize_t n = mnl_socket_recvfrom(socket_.get(), buffer_, sizeof buffer_);
+        if (n < 0) return errno;
+        const int rc = mnl_cb_run(buffer_, static_cast<size_t>(n), sequence_, mnl_socket_get_portid(socket_.get()), nullptr, nullptr);
+        return rc < 0 ? errno : 0;
+    }
+
+private:
+    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
+    alignas(nlmsghdr) char buffer_[8192];
+    uint32_t sequence_ = static_cast<uint32_t>(time(nullptr));
+};
+
+[[noreturn]] void fail(const std::string& interface, const std::string& step, int error) {
+    throw std::runtime_error("exception interface " + interface + ": " + step + ": " + std::strerror(error));
+}
+
+uint8_t family_of(const IpAddress& a) { return a.is_v4() ? AF_INET : AF_INET6; }
+
+}  // namespace
+
+std::vector<std::string> configure_kernel_interface(const std::string& interface, const std::vector<IpPrefix>& addresses,
+                                                    uint32_t mtu, const std::optional<IpAddress>& gateway) {
+    std::vector<std::string> warnings;
+    const unsigned index = if_nametoindex(interface.c_str());
+    if (index == 0) fail(interface, "no such interface", errno);
+    Rtnetlink nl;
+
+    nlmsghdr* h = nl.start(RTM_NEWLINK, 0);
+    auto* link = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
+    link->ifi_family = AF_UNSPEC;
+    link->ifi_index = static_cast<int>(index);
+    link->ifi_flags = IFF_UP;
+    link->ifi_change = IFF_UP;
+    if (mtu != 0) mnl_attr_put_u32(h, IFLA_MTU, mtu);
+    if (int e = nl.request(h)) fail(interface, "set MTU " + std::to_string(mtu) + " and up", e);
+
+    for (const auto& p : addresses) {
+        h = nl.start(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+        auto* a = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifaddrmsg)));
+        a->ifa_family = family_of(p.address);
+        a->ifa_prefixlen = p.length;
+        a->ifa_index = index;
+        // No duplicate address detection: the data port owns the address already, and DAD
+        // would keep it tentative (unusable) for a second.
+        a->ifa_flags = IFA_F_NODAD;
+        mnl_attr_put(h, IFA_LOCAL, p.address.size(), p.address.bytes().data());
+        mnl_attr_put(h, IFA_ADDRESS, p.address.size(), p.address.bytes().data());
+        if (int e = nl.request(h)) fail(interface, "add address " + p.to_string(), e);
+    }
+
+    if (gateway) {
+        h = nl.start(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        auto* r = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(rtmsg)));
+        r->rtm_family = family_of(*gateway);
+        r->rtm_table = RT_TABLE_MAIN;
+        r->rtm_protocol = RTPROT_STATIC;
+        r->rtm_scope = RT_SCOPE_UNIVERSE;
+        r->rtm_type = RTN_UNICAST;
+        mnl_attr_put(h, RTA_GATEWAY, gateway->size(), gateway->bytes().data());
+        mnl_attr_put_u32(h, RTA_OIF, index);
+        const int e = nl.request(h);
+        if (e == EEXIST) {
+            warnings.push_back("exception interface " + interface + ": a default route for " +
+                               (gateway->is_v4() ? "IPv4" : "IPv6") + " exists already; left as is, not via " + gateway->to_string());
+        } else if (e != 0) {
+            fail(interface, "default route via " + gateway->to_string(), e);
+        }
+    }
+    return warnings;
+}
+
+}  // namespace meshgate::dataplane
