@@ -165,6 +165,12 @@ class Lab:
             self._veth(self.ns("b"), dev + "b", d, dev, bridge=True)
         sh("ip", "link", "set", dev, "up", ns=d)
         sh("ethtool", "-K", dev, *NO_OFFLOADS, ns=d, check=False)
+        if self.port_type == "af_xdp":
+            # meshgated's XDP program leaves the kernel what it does not serve: the interface
+            # keeps the node's addresses, as a NIC would.
+            v4, v6 = ("10.10.0.2", "fd10::2") if port == "wan0" else ("10.20.0.2", "fd20::2")
+            self._address(d, dev, v4, v6)
+            return
         # af_packet reads a copy of every frame: the kernel of meshgated's namespace (the node's
         # stack, on the exception taps) must not answer on this interface too.
         for key, value in ((f"net.ipv4.conf.{dev}.arp_ignore", 8), (f"net.ipv4.conf.{dev}.rp_filter", 1),

@@ -36,6 +36,13 @@ void ControlThread::publish_config(Config config) {
     const auto health = lb::declared_health(config);
     auto plan = lb::build_plan(config, health);
     const size_t services = config.services.size(), endpoints = config.endpoints.size();
+    if (setup_.steering) {
+        // What the XDP programs send to meshgated: every VIP and SNAT address.
+        std::vector<IpAddress> owned;
+        for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
+        for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
+        for (auto& maps : *setup_.steering) maps.update(owned);
+    }
     publish(std::make_shared<const dataplane::LbState>(std::move(config), std::move(plan), setup_.ports, health));
     std::cerr << "meshgated: snapshot " << generation_ << " published (" << services << " services, " << endpoints
               << " endpoints)\n";

@@ -9,6 +9,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/exception_path.h"
 #include "dataplane/snapshot_publisher.h"
+#include "dataplane/xdp_steering.h"
 
 struct rte_ring;
 
@@ -29,6 +30,7 @@ struct ControlSetup {
     std::vector<dataplane::PortInfo> ports;
     std::vector<dataplane::ExceptionPort> exception_ports;
     dataplane::TxInboxes tx;  // the control thread sends through the workers
+    std::vector<dataplane::SteeringMaps>* steering = nullptr;  // AF_XDP ports' owned addresses
     std::vector<const dataplane::WorkerCounters*> counters;
     ControlSignals* signals = nullptr;
 };

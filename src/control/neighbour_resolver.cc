@@ -56,16 +56,21 @@ void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {
 void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port_id, const dataplane::AddressKey& target) {
     const auto* port = lb.port(port_id);
     if (!port) return;
-    const IpPrefix* source = nullptr;
+    // Ask from a SNAT address where the port has one: the answer then comes to an address only
+    // meshgate owns (on an AF_XDP port the kernel keeps what is sent to the node's addresses).
+    const IpAddress* source = nullptr;
     for (const auto& p : port->prefixes) {
-        if (p.address.is_v4() == (target.family == 4)) source = &p;
+        if (p.address.is_v4() == (target.family == 4)) source = &p.address;
+    }
+    for (const auto& a : port->snat) {
+        if (a.is_v4() == (target.family == 4)) source = &a;
     }
     if (!source) return;
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (!m) return;
     if (target.family == 6) {
         const uint32_t length = dataplane::write_neighbour_solicitation(rte_pktmbuf_mtod(m, uint8_t*), port->mac,
-                                                                        source->address.bytes().data(), target.address);
+                                                                        source->bytes().data(), target.address);
         m->data_len = static_cast<uint16_t>(length);
         m->pkt_len = length;
         return transmit(m, port_id);
@@ -81,7 +86,7 @@ void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port
     arp->arp_plen = 4;
     arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
     arp->arp_data.arp_sha = port->mac;
-    std::memcpy(&arp->arp_data.arp_sip, source->address.bytes().data(), 4);
+    std::memcpy(&arp->arp_data.arp_sip, source->bytes().data(), 4);
     std::memset(arp->arp_data.arp_tha.addr_bytes, 0, 6);
     std::memcpy(&arp->arp_data.arp_tip, target.address, 4);
     const uint16_t length = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);

@@ -22,6 +22,7 @@
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_publisher.h"
 #include "dataplane/worker.h"
+#include "dataplane/xdp_steering.h"
 
 namespace {
 
@@ -88,6 +89,16 @@ int main(int argc, char** argv) {
         std::filesystem::remove_all("/var/run/dpdk/" + file_prefix);
     };
     try {
+        // AF_XDP ports get our steering program: their interface keeps the node's own stack.
+        std::vector<std::string> steered;
+        for (auto& port : config.dataplane.ports) {
+            port.device = dataplane::with_steering_program(port.device, MESHGATE_XDP_PROGRAM);
+            if (auto interface = dataplane::steered_interface(port.device, MESHGATE_XDP_PROGRAM)) {
+                if (auto note = dataplane::remove_stale_program(*interface); !note.empty()) std::cerr << "meshgated: " << note << "\n";
+                port.exception_interface.clear();
+                steered.push_back(*interface);
+            }
+        }
         dataplane::init_eal(dataplane::eal_arguments(config.dataplane, "meshgated", file_prefix));
         const uint32_t workers = rte_lcore_count() - 1;
         if (workers == 0) throw std::runtime_error("dataplane.lcores: needs at least two lcores (control + one worker)");
@@ -101,6 +112,11 @@ int main(int argc, char** argv) {
         dataplane::start_ports(ports, pool);
         for (const auto& p : ports) std::cerr << "meshgated: " << dataplane::describe(p.name, p.queues, workers) << "\n";
         const auto exception_ports = dataplane::start_exception_ports(config.dataplane, ports, workers, pool);
+        std::vector<dataplane::SteeringMaps> steering;
+        for (const auto& interface : steered) {
+            steering.emplace_back(interface);
+            std::cerr << "meshgated: " << interface << ": XDP steering program attached; the kernel keeps the rest\n";
+        }
 
         // Rings between threads: handoff (packets to the worker that owns their flow), tx
         // inboxes (frames to send for a thread without a queue there), events (to the control thread).
@@ -131,6 +147,7 @@ int main(int argc, char** argv) {
         cs.ports = dataplane::port_info(config.dataplane, ports);
         cs.exception_ports = exception_ports;
         cs.tx = tx;
+        cs.steering = &steering;
         for (auto& c : counters) cs.counters.push_back(c.get());
         cs.signals = &signals;
         control::ControlThread control(cs);

@@ -106,6 +106,26 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(stats["workers"], 2)
             self.assertGreater(stats["totals"]["handoff"], 0, "replies arriving at the other worker are handed over")
 
+    def test_af_xdp_restart_after_a_crash_replaces_the_stale_xdp_program(self):
+        with meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS[:2]], port_type="af_xdp") as lab:
+            self.assertEqual(lab.client("--tcp", "20")["failures"], [])
+            crashed = lab.daemon.pid
+            lab.daemon.kill()  # SIGKILL: the kernel keeps the XDP programs attached
+            lab.daemon.wait()
+            shown = meshlab.sh("ip", "link", "show", f"{lab.prefix}wan0", ns=lab.ns("d")).stdout
+            self.assertIn("meshgate_steer", shown, "a killed process leaves its XDP program behind")
+            subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{crashed}"], check=False)
+            lab.start_daemon()
+            self.assertIn("a previous run left on", lab.log())
+            lab.wait_ready()
+            report = lab.client("--tcp", "50")
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(set(report["tcp"]), {"east-1a-1", "east-1a-2"})
+            lab.stop_daemon()
+            for port in ("wan0", "lan0"):
+                shown = meshlab.sh("ip", "link", "show", f"{lab.prefix}{port}", ns=lab.ns("d")).stdout
+                self.assertNotIn("xdp", shown, "a clean stop detaches the program")
+
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

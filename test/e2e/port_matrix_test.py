@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The same scenario on every port type, layout and worker count users deploy (issue 6).
 
-For each of net_tap, net_af_packet (its default single queue pair) and net_af_xdp, one-arm and
-two-arm, with 1 and 2 workers, dual-stack: the locality split over IPv4 and IPv6 VIPs, a bulk
-transfer echoed byte for byte, a port the VIP does not serve refused, and failover by reload.
+For each of net_tap, net_af_packet (its default single queue pair) and net_af_xdp (with
+meshgated's XDP steering program), one-arm and two-arm, with 1 and 2 workers, dual-stack: the
+locality split over IPv4 and IPv6 VIPs, a bulk transfer echoed byte for byte, a port the VIP
+does not serve refused, the node's own service reachable on its address, and failover by reload.
 argv: build directory. Needs root. Everything a lab makes is removed, also on failure.
 """
 import itertools
@@ -45,6 +46,12 @@ class PortMatrix(unittest.TestCase):
                                  ipv6=True) as lab:
                     self.check_traffic(lab, None, 120, 20, LOCAL)
                     self.check_traffic(lab, "vip6", 60, 10, LOCAL)
+                    # The node's own service on its address: the exception tap, or the kernel
+                    # that the XDP program leaves it to on AF_XDP ports.
+                    lab.serve_on_node("node-kernel", lab.node_address, 7000)
+                    report = lab.client("--tcp", 20, target=lab.node_address, tcp_port=7000)
+                    self.assertEqual(report["failures"], [])
+                    self.assertEqual(report["tcp"], {"node-kernel": 20})
                     stats = lab.wait_stats(lambda s: s["totals"]["new_flows"] >= 200)
                     self.assertEqual(stats["workers"], workers)
                     self.assertEqual(stats["drops"].get("no_flow", 0), 0, stats["drops"])
