@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "dataplane/address_key.h"
+#include "dataplane/rewrite.h"
 
 struct rte_hash;
 
@@ -27,6 +28,10 @@ struct FlowTuple {
     uint8_t pad[2];
 };
 static_assert(sizeof(FlowTuple) == 40);
+
+// The flow table's hash of a tuple: five CRC32C steps over its 40 bytes, unrolled (the
+// generic rte_hash_crc loops and branches on the length). rte_hash's hash_func signature.
+uint32_t flow_tuple_hash(const void* tuple, uint32_t length, uint32_t initial);
 
 // The VIP, port and protocol a client → VIP tuple is addressed to.
 inline VipKey vip_key(const FlowTuple& to_vip) {
@@ -56,6 +61,7 @@ struct Flow {
     rte_ether_addr client_mac{};     // the hop the client's packets came from
     rte_ether_addr endpoint_mac{};   // next hop towards the endpoint
     AddressKey endpoint_next_hop{};
+    NatDeltas to_endpoint, to_client;  // the checksum changes of each direction's rewrite
     uint64_t neighbour_generation = 0;
     uint64_t snapshot_generation = 0;  // the snapshot its endpoint was last found in
     FlowState state = FlowState::udp;

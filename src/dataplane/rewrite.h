@@ -84,6 +84,72 @@ inline void rewrite_tuple(const PacketView& v, const uint8_t* source, rte_be16_t
     else detail::rewrite_tuple<16>(v, source, source_port, destination, destination_port);
 }
 
+// One direction of a NAT'ed flow, worked out once when the flow is made: the old and new
+// addresses and ports are the same for every packet of that direction, so the checksums
+// change by constant one's-complement sums (RFC 1624). A packet then needs only copies, a
+// TTL decrement and two additions.
+struct NatDeltas {
+    uint32_t ip = 0;  // IPv4 header checksum: both addresses and the TTL decrement
+    uint32_t l4 = 0;  // TCP/UDP checksum: both addresses (pseudo-header) and both ports
+};
+
+inline NatDeltas nat_deltas(uint8_t family, const uint8_t* old_source, const uint8_t* old_destination,
+                            rte_be16_t old_source_port, rte_be16_t old_destination_port, const uint8_t* source,
+                            rte_be16_t source_port, const uint8_t* destination, rte_be16_t destination_port) {
+    uint32_t addresses = 0;
+    if (family == 4) {
+        detail::add_delta<4>(addresses, old_source, source);
+        detail::add_delta<4>(addresses, old_destination, destination);
+    } else {
+        detail::add_delta<16>(addresses, old_source, source);
+        detail::add_delta<16>(addresses, old_destination, destination);
+    }
+    const rte_be16_t old_ports[2] = {old_source_port, old_destination_port}, ports[2] = {source_port, destination_port};
+    NatDeltas d;
+    // A TTL decrement changes the (TTL, protocol) word by the same one's-complement sum
+    // whatever the TTL and protocol: take it from any pair of values, in memory order.
+    static constexpr uint8_t ttl_before[2] = {1, 0}, ttl_after[2] = {0, 0};
+    d.ip = addresses;
+    detail::add_delta<2>(d.ip, ttl_before, ttl_after);
+    d.l4 = addresses;
+    detail::add_delta<4>(d.l4, reinterpret_cast<const uint8_t*>(old_ports), reinterpret_cast<const uint8_t*>(ports));
+    return d;
+}
+
+// True when the packet may be forwarded (TTL / hop limit above 1).
+inline bool ttl_allows_forwarding(const PacketView& v) {
+    return v.family == 4 ? reinterpret_cast<const rte_ipv4_hdr*>(v.at(v.l3))->time_to_live > 1
+                         : reinterpret_cast<const rte_ipv6_hdr*>(v.at(v.l3))->hop_limits > 1;
+}
+
+// Rewrites a TCP/UDP packet of a flow direction whose deltas are `d`: new addresses and
+// ports, TTL − 1, both checksums adjusted. The packet must hold the tuple `d` was made from
+// and pass ttl_allows_forwarding().
+inline void apply_nat(const PacketView& v, const NatDeltas& d, const uint8_t* source, rte_be16_t source_port,
+                      const uint8_t* destination, rte_be16_t destination_port) {
+    if (v.family == 4) {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(v.at(v.l3));
+        std::memcpy(&ip->src_addr, source, 4);
+        std::memcpy(&ip->dst_addr, destination, 4);
+        --ip->time_to_live;
+        ip->hdr_checksum = detail::apply_delta(ip->hdr_checksum, d.ip);
+    } else {
+        auto* ip = reinterpret_cast<rte_ipv6_hdr*>(v.at(v.l3));
+        std::memcpy(ip->src_addr, source, 16);
+        std::memcpy(ip->dst_addr, destination, 16);
+        --ip->hop_limits;
+    }
+    const rte_be16_t ports[2] = {source_port, destination_port};
+    std::memcpy(v.at(v.l4), ports, 4);
+    uint8_t* l4 = l4_checksum(v);
+    uint16_t check;
+    std::memcpy(&check, l4, 2);
+    if (v.protocol == proto_udp && check == 0) return;  // UDP over IPv4 without a checksum
+    check = detail::apply_delta(check, d.l4);
+    if (v.protocol == proto_udp && check == 0) check = 0xffff;
+    std::memcpy(l4, &check, 2);
+}
+
 // Decrements the IPv4 TTL / IPv6 hop limit; false when the packet must not be forwarded.
 inline bool decrement_ttl(const PacketView& v) {
     if (v.family == 4) {

@@ -3,7 +3,6 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
@@ -91,7 +90,7 @@ uint32_t Worker::flow_owner(const FlowTuple& tuple, const Snapshot& s) const {
     if (s.lb->roles(AddressKey::from(tuple.family, tuple.destination)) & role_snat) {
         return rte_be_to_cpu_16(tuple.destination_port) % count;
     }
-    return rte_hash_crc(&tuple, sizeof tuple, 0) % count;
+    return flow_tuple_hash(&tuple, sizeof tuple, 0) % count;
 }
 
 void Worker::hand_off(rte_mbuf* m, uint32_t owner) {

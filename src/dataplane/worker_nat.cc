@@ -95,6 +95,10 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     }
     flow->endpoint = id;
     flow->service = vip.service;
+    flow->to_endpoint = nat_deltas(tuple.family, tuple.source, tuple.destination, tuple.source_port, tuple.destination_port,
+                                   back.destination, back.destination_port, back.source, back.source_port);
+    flow->to_client = nat_deltas(tuple.family, back.source, back.destination, back.source_port, back.destination_port,
+                                 tuple.destination, tuple.destination_port, tuple.source, tuple.source_port);
     flow->client_port = m->port;
     flow->endpoint_port = target.out_port;
     flow->endpoint_next_hop = target.next_hop;
@@ -191,10 +195,10 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     }
     flow.last_seen = now;
     if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
-    if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
+    if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), true);
-    rewrite_tuple(v, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
-                  flow.reverse.source_port);
+    apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
+              flow.reverse.source_port);
     set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
     count_packet(flow, v.length);
     send(m, flow.endpoint_port);
@@ -205,10 +209,10 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
         return endpoint_gone(m, v, flow, s, now, false);
     }
     flow.last_seen = now;
-    if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
+    if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), false);
-    rewrite_tuple(v, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
-                  flow.forward.source_port);
+    apply_nat(v, flow.to_client, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
+              flow.forward.source_port);
     set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
     count_packet(flow, v.length);
     send(m, flow.client_port);
