@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 
 #if defined(__SSE4_2__) && defined(__x86_64__)
 #include <nmmintrin.h>
@@ -50,12 +51,33 @@ FlowTable::FlowTable(const std::string& name, uint32_t capacity, int socket) : f
 
 FlowTable::~FlowTable() { rte_hash_free(hash_); }
 
-Flow* FlowTable::lookup(const FlowTuple& tuple, Direction& direction) const {
+Flow* FlowTable::lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const {
     void* data = nullptr;
-    if (rte_hash_lookup_data(hash_, &tuple, &data) < 0) return nullptr;
+    if (rte_hash_lookup_with_hash_data(hash_, &tuple, hash, &data) < 0) return nullptr;
     const auto value = reinterpret_cast<uintptr_t>(data);
     direction = (value & 1) ? Direction::reverse : Direction::forward;
     return const_cast<Flow*>(&flows_[value >> 1]);
+}
+
+void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows,
+                            Direction* directions) const {
+    const void* keys[RTE_HASH_LOOKUP_BULK_MAX];
+    void* data[RTE_HASH_LOOKUP_BULK_MAX];
+    for (uint32_t i = 0; i < n; ++i) keys[i] = &tuples[i];
+    uint64_t hits = 0;
+    hash_sig_t signatures[RTE_HASH_LOOKUP_BULK_MAX];  // DPDK 22.11 takes them non-const
+    std::memcpy(signatures, hashes, n * sizeof *hashes);
+    rte_hash_lookup_with_hash_bulk_data(hash_, keys, signatures, n, &hits, data);
+    for (uint32_t i = 0; i < n; ++i) {
+        if (!(hits >> i & 1)) {
+            flows[i] = nullptr;
+            continue;
+        }
+        const auto value = reinterpret_cast<uintptr_t>(data[i]);
+        directions[i] = (value & 1) ? Direction::reverse : Direction::forward;
+        flows[i] = const_cast<Flow*>(&flows_[value >> 1]);
+        rte_prefetch0(flows[i]);
+    }
 }
 
 bool FlowTable::contains(const FlowTuple& tuple) const { return rte_hash_lookup(hash_, &tuple) >= 0; }
@@ -82,6 +104,7 @@ void FlowTable::remove(Flow* flow) {
     rte_hash_del_key(hash_, &flow->forward);
     rte_hash_del_key(hash_, &flow->reverse);
     flow->in_use = false;
+    ++removals_;
     free_.push_back(static_cast<uint32_t>(flow - flows_.data()));
     --size_;
 }

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "dataplane/address_key.h"
+#include "dataplane/packet.h"
 #include "dataplane/rewrite.h"
 
 struct rte_hash;
@@ -28,6 +29,22 @@ struct FlowTuple {
     uint8_t pad[2];
 };
 static_assert(sizeof(FlowTuple) == 40);
+
+// The tuple of a parsed TCP/UDP packet (fixed-size copies: the family picks 4 or 16 bytes).
+inline FlowTuple flow_tuple_of(const PacketView& v) {
+    FlowTuple t{};
+    if (v.family == 4) {
+        std::memcpy(t.source, v.source_address(), 4);
+        std::memcpy(t.destination, v.destination_address(), 4);
+    } else {
+        std::memcpy(t.source, v.source_address(), 16);
+        std::memcpy(t.destination, v.destination_address(), 16);
+    }
+    std::memcpy(&t.source_port, v.at(v.l4), 4);  // both ports
+    t.protocol = v.protocol;
+    t.family = v.family;
+    return t;
+}
 
 // The flow table's hash of a tuple: five CRC32C steps over its 40 bytes, unrolled (the
 // generic rte_hash_crc loops and branches on the length). rte_hash's hash_func signature.
@@ -80,7 +97,15 @@ public:
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
-    Flow* lookup(const FlowTuple& tuple, Direction& direction) const;
+    static uint32_t hash(const FlowTuple& tuple) { return flow_tuple_hash(&tuple, sizeof tuple, 0); }
+
+    Flow* lookup(const FlowTuple& tuple, Direction& direction) const { return lookup(tuple, hash(tuple), direction); }
+    Flow* lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const;
+    // Looks up n ≤ 32 tuples with their hash() at once (flows[i] is nullptr for a miss) and
+    // prefetches the records found. Until removals() changes, a record found stays valid.
+    void lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows, Direction* directions) const;
+    // Counts every remove.
+    uint64_t removals() const { return removals_; }
     bool contains(const FlowTuple& tuple) const;
     // nullptr when the table is full.
     Flow* insert(const FlowTuple& forward, const FlowTuple& reverse);
@@ -117,6 +142,7 @@ private:
     std::vector<uint32_t> free_;  // stack of free slots
     uint32_t size_ = 0;
     uint32_t sweep_ = 0;
+    uint64_t removals_ = 0;
 };
 
 }  // namespace meshgate::dataplane

@@ -43,17 +43,13 @@ void Worker::poll_once() {
     rte_mbuf* packets[burst];
     for (const auto& q : setup_.rx) {
         const uint16_t n = rte_eth_rx_burst(q.port, q.queue, packets, burst);
-        const Arrival arrival = q.steer ? Arrival::wire_steered : Arrival::wire;
-        for (uint16_t i = 0; i < n; ++i) {
-            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
-            packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
-            handle(packets[i], s, now, arrival);
-        }
+        for (uint16_t i = 0; i < n; ++i) packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
+        if (n) handle_burst(packets, n, s, now, q.steer ? Arrival::wire_steered : Arrival::wire);
     }
     if (rte_ring* mine = setup_.handoff.empty() ? nullptr : setup_.handoff[setup_.id]) {
         const unsigned n = rte_ring_sc_dequeue_burst(mine, reinterpret_cast<void**>(packets), burst, nullptr);
         setup_.counters->handoff_in.add(n);
-        for (unsigned i = 0; i < n; ++i) handle(packets[i], s, now, Arrival::handed_off);
+        if (n) handle_burst(packets, static_cast<uint16_t>(n), s, now, Arrival::handed_off);
     }
     if (!setup_.tx.empty()) {
         // Frames others could not send themselves; m->port is where they go.
@@ -68,29 +64,84 @@ void Worker::poll_once() {
     rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
 }
 
-void Worker::handle(rte_mbuf* m, const Snapshot& s, uint64_t now, Arrival arrival) {
+// In stages: parse every packet; look the TCP/UDP ones up in the flow table together (one
+// bulk lookup, flow records prefetched); then act on each, in arrival order per flow.
+void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival) {
     auto& c = *setup_.counters;
-    if (arrival != Arrival::handed_off) {
-        c.rx_packets.add();
-        c.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+    PacketView views[burst];
+    FlowTuple tuples[burst];
+    uint32_t hashes[burst];
+    rte_mbuf* keyed[burst];
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = packets[i];
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
+        if (arrival != Arrival::handed_off) {
+            c.rx_packets.add();
+            c.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+        }
+        PacketView& v = views[k];
+        const bool nic_checked = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+        const Drop d = parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), !nic_checked, v);
+        if (d != Drop::none || !v.has_ports()) {
+            dispatch(m, v, d, s, arrival);
+            continue;
+        }
+        tuples[k] = flow_tuple_of(v);
+        hashes[k] = FlowTable::hash(tuples[k]);
+        if (arrival == Arrival::wire_steered) {
+            if (const uint32_t owner = flow_owner(tuples[k], hashes[k], s); owner != setup_.id) {
+                hand_off(m, owner);
+                continue;
+            }
+        }
+        keyed[k++] = m;
     }
-    PacketView v;
-    const bool nic_checked = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-    const Drop d = parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), !nic_checked, v);
-    if (d == Drop::unsupported_ethertype) return to_exception_path(m);
-    if (d != Drop::none) return drop(m, d);
+    if (k == 0) return;
+    Flow* flows[burst];
+    FlowTable::Direction directions[burst];
+    flows_.lookup_bulk(tuples, hashes, k, flows, directions);
+    const uint64_t removals = flows_.removals();
+    // Hashes (mod 256) of the flows this burst made: a later miss with one of them may have
+    // been made meanwhile (a retransmitted SYN in the same burst).
+    uint64_t made[4] = {};
+    const Arrival at_owner = arrival == Arrival::wire_steered ? Arrival::handed_off : arrival;
+    for (uint16_t j = 0; j < k; ++j) {
+        Flow* flow = flows[j];
+        const uint32_t bucket = hashes[j] & 255;
+        const bool maybe_made = made[bucket >> 6] >> (bucket & 63) & 1;
+        // An earlier packet of this burst removed a flow, or may have made this one: look again.
+        if ((flow && flows_.removals() != removals) || (!flow && maybe_made)) {
+            flow = flows_.lookup(tuples[j], hashes[j], directions[j]);
+        }
+        if (!flow) {
+            const uint32_t before = flows_.size();
+            handle_miss(keyed[j], views[j], tuples[j], s, now, at_owner);
+            if (flows_.size() != before) made[bucket >> 6] |= uint64_t{1} << (bucket & 63);
+        } else if (directions[j] == FlowTable::Direction::forward) {
+            forward(keyed[j], views[j], *flow, s, now);
+        } else {
+            reverse(keyed[j], views[j], *flow, s, now);
+        }
+    }
+}
+
+// Everything but a TCP/UDP packet: parse errors, the kernel's protocols, ARP, ICMP.
+void Worker::dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, Arrival arrival) {
+    if (parsed == Drop::unsupported_ethertype) return to_exception_path(m);
+    if (parsed != Drop::none) return drop(m, parsed);
     if (v.ethertype == ethertype_arp) return handle_arp(m, v, s);
-    handle_ip(m, v, s, now, arrival);
+    handle_unmatched(m, v, s, arrival);
 }
 
 // The worker that owns (or will own) the flow of `tuple`: replies to a SNAT address by their
 // port (SNAT ports are split by worker), anything else by a hash of its tuple.
-uint32_t Worker::flow_owner(const FlowTuple& tuple, const Snapshot& s) const {
+uint32_t Worker::flow_owner(const FlowTuple& tuple, uint32_t hash, const Snapshot& s) const {
     const uint32_t count = setup_.count;
     if (s.lb->roles(AddressKey::from(tuple.family, tuple.destination)) & role_snat) {
         return rte_be_to_cpu_16(tuple.destination_port) % count;
     }
-    return flow_tuple_hash(&tuple, sizeof tuple, 0) % count;
+    return hash % count;
 }
 
 void Worker::hand_off(rte_mbuf* m, uint32_t owner) {
@@ -98,26 +149,14 @@ void Worker::hand_off(rte_mbuf* m, uint32_t owner) {
     setup_.counters->handoff_out.add();
 }
 
-void Worker::handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival) {
-    if (v.has_ports()) {
-        FlowTuple tuple{};
-        std::memcpy(tuple.source, v.source_address(), v.address_size());
-        std::memcpy(tuple.destination, v.destination_address(), v.address_size());
-        tuple.source_port = *v.source_port();
-        tuple.destination_port = *v.destination_port();
-        tuple.protocol = v.protocol;
-        tuple.family = v.family;
-        if (arrival == Arrival::wire_steered) {
-            if (const uint32_t owner = flow_owner(tuple, s); owner != setup_.id) return hand_off(m, owner);
-            arrival = Arrival::handed_off;
-        }
-        FlowTable::Direction direction;
-        if (Flow* flow = flows_.lookup(tuple, direction)) {
-            if (direction == FlowTable::Direction::forward) return forward(m, v, *flow, s, now);
-            return reverse(m, v, *flow, s, now);
-        }
-        if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
-    }
+// A TCP/UDP packet of no known flow: a new flow to a VIP, or whatever its address says.
+void Worker::handle_miss(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const Snapshot& s, uint64_t now,
+                         Arrival arrival) {
+    if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
+    handle_unmatched(m, v, s, arrival);
+}
+
+void Worker::handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, Arrival arrival) {
     const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
     if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, arrival == Arrival::handed_off);
     if ((roles & role_snat) && v.has_ports()) {

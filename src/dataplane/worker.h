@@ -69,9 +69,11 @@ private:
     // it must spread itself, or from another worker (already at the flow's owner).
     enum class Arrival : uint8_t { wire, wire_steered, handed_off };
 
-    void handle(rte_mbuf* m, const Snapshot& s, uint64_t now, Arrival arrival);
-    void handle_ip(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival);
-    uint32_t flow_owner(const FlowTuple& tuple, const Snapshot& s) const;
+    void handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival);
+    void dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, Arrival arrival);
+    void handle_miss(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const Snapshot& s, uint64_t now, Arrival arrival);
+    void handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, Arrival arrival);
+    uint32_t flow_owner(const FlowTuple& tuple, uint32_t hash, const Snapshot& s) const;
     void hand_off(rte_mbuf* m, uint32_t owner);
     void new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s, uint64_t now);
     void forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
