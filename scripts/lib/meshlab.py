@@ -56,9 +56,10 @@ class Lab:
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
                  tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True,
-                 port_type="tap", arms=2, ipv6=False):
+                 port_type="tap", arms=2, ipv6=False, routed=False):
         assert port_type in PORT_TYPES and arms in (1, 2)
-        self.port_type, self.arms, self.ipv6 = port_type, arms, ipv6
+        assert not (routed and ipv6), "a port has one gateway, of one family"
+        self.port_type, self.arms, self.ipv6, self.routed = port_type, arms, ipv6, routed
         self.vip6 = "fd96::10"
         # Where the client lives and what it calls the node.
         self.client_address, self.node_address = ("10.10.0.1", "10.10.0.2") if arms == 2 else ("10.20.0.100", "10.20.0.2")
@@ -112,10 +113,14 @@ class Lab:
         backend = self.ns("b")
         sh("ip", "link", "add", "br0", "type", "bridge", ns=backend)
         sh("ip", "link", "set", "br0", "up", ns=backend)
+        if self.routed:
+            self._router()
         for i, e in enumerate(self.endpoints):
             ens = self._add_ns(f"e{i}")
-            self._veth(backend, f"{self.prefix}e{i}", ens, "eth0", bridge=True)
-            self._address(ens, "eth0", e.address, e.address6)
+            self._veth(backend, f"{self.prefix}e{i}", ens, "eth0", bridge=True, bridge_name=self._endpoint_bridge())
+            self._address(ens, "eth0", self.endpoint_address(e), e.address6)
+            if self.routed:
+                sh("ip", "route", "add", "default", "via", "10.30.0.1", ns=ens)
             if not self.servers:
                 continue
             with open(os.path.join(self.workdir, f"server-{e.name}.log"), "w") as log:
@@ -135,15 +140,34 @@ class Lab:
         self.configure_client()
         self.wait_ready()
 
+    def endpoint_address(self, e):
+        """Behind the router, 10.20.0.x becomes 10.30.0.x."""
+        return e.address.replace("10.20.0.", "10.30.0.") if self.routed else e.address
+
+    def _endpoint_bridge(self):
+        return "br1" if self.routed else "br0"
+
+    def _router(self):
+        """routed: endpoints on 10.30.0.0/24 (bridge br1) behind a router namespace at 10.20.0.1,
+        the gateway of meshgated's endpoint-side port."""
+        backend, router = self.ns("b"), self._add_ns("r")
+        sh("ip", "link", "add", "br1", "type", "bridge", ns=backend)
+        sh("ip", "link", "set", "br1", "up", ns=backend)
+        for bridge, dev, address in (("br0", "eth0", "10.20.0.1/24"), ("br1", "eth1", "10.30.0.1/24")):
+            self._veth(backend, f"{self.prefix}r{dev[-1]}", router, dev, bridge=True, bridge_name=bridge)
+            sh("ip", "addr", "add", address, "dev", dev, ns=router)
+        sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=router)
+
     def port_names(self):
         return ["wan0", "lan0"] if self.arms == 2 else ["arm0"]
 
-    def _veth(self, ns, name, peer_ns, peer_name, bridge=False):
-        """A veth from `ns` to `peer_ns`; the `ns` end joins br0 if `bridge`. The peer end, a host's
-        interface, gets no offloads: the kernel must hand DPDK whole checksums and no GSO super-frames."""
+    def _veth(self, ns, name, peer_ns, peer_name, bridge=False, bridge_name="br0"):
+        """A veth from `ns` to `peer_ns`; the `ns` end joins `bridge_name` if `bridge`. The peer end,
+        a host's interface, gets no offloads: the kernel must hand DPDK whole checksums and no GSO
+        super-frames."""
         sh("ip", "link", "add", name, "type", "veth", "peer", "name", peer_name, "netns", peer_ns, ns=ns)
         if bridge:
-            sh("ip", "link", "set", name, "master", "br0", ns=ns)
+            sh("ip", "link", "set", name, "master", bridge_name, ns=ns)
         sh("ip", "link", "set", name, "up", ns=ns)
         sh("ip", "link", "set", peer_name, "up", ns=peer_ns)
         sh("ethtool", "-K", peer_name, *NO_OFFLOADS, ns=peer_ns, check=False)
@@ -203,7 +227,8 @@ class Lab:
                       f'addresses = {addresses("10.10.0.2/24", "fd10::2/64")}', ""]
         name = "lan0" if self.arms == 2 else "arm0"
         lines += ["[[dataplane.port]]", f'name = "{name}"', f'device = "{device(self.arms - 1, name)}"',
-                  f'addresses = {addresses("10.20.0.2/24", "fd20::2/64")}', f'snat = {addresses("10.20.0.3", "fd20::3")}', ""]
+                  f'addresses = {addresses("10.20.0.2/24", "fd20::2/64")}', f'snat = {addresses("10.20.0.3", "fd20::3")}']
+        lines += ['gateway = "10.20.0.1"', ""] if self.routed else [""]
         lines += [
             "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = {addresses(self.vip, self.vip6)}',
             "ports = [" + ", ".join([f'{{ port = {p}, protocol = "tcp" }}' for p in [self.tcp_port] + self.extra_tcp_ports]
@@ -211,7 +236,7 @@ class Lab:
             f'traffic_distribution = "{self.traffic_distribution}"', "",
         ]
         for e in self.endpoints:
-            for address in [e.address] + ([e.address6] if v6 else []):
+            for address in [self.endpoint_address(e)] + ([e.address6] if v6 else []):
                 lines += ["[[endpoint]]", 'service = "lab/who"', f'address = "{address}"', f"weight = {e.weight}",
                           f"healthy = {'true' if e.healthy else 'false'}",
                           f'locality = {{ network = "{e.network}", region = "{e.region}", zone = "{e.zone}" }}', ""]
@@ -275,7 +300,7 @@ class Lab:
 
     def wait_ready(self, timeout=30):
         """Until meshgated knows every endpoint's MAC (it asks with ARP and ND)."""
-        want = len(self.endpoints) * (2 if self.ipv6 else 1)
+        want = 1 if self.routed else len(self.endpoints) * (2 if self.ipv6 else 1)  # routed: the gateway
         deadline = time.time() + timeout
         while time.time() < deadline:
             s = self.stats()

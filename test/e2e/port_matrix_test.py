@@ -67,6 +67,17 @@ class PortMatrix(unittest.TestCase):
                     self.assertEqual(report["failures"], [])
                     self.assertEqual(set(report["tcp"]), {"east-1b-1"})
 
+    def test_endpoints_behind_a_gateway(self):
+        """Endpoints on another subnet, behind a router at the port's `gateway`, both layouts."""
+        for arms in (2, 1):
+            with self.subTest(arms=arms):
+                endpoints = [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS]
+                with meshlab.Lab(BUILD, endpoints, port_type="af_packet", arms=arms, routed=True) as lab:
+                    report = lab.client("--tcp", 100, "--udp", 20, "--bulk", 1_000_000)
+                    self.assertEqual(report["failures"], [])
+                    self.assertEqual(set(report["tcp"]), LOCAL)
+                    self.assertIn(report["bulk"], LOCAL)
+
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

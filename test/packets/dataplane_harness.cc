@@ -95,7 +95,7 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         port_info_.push_back(info);
     }
 
-    // Every endpoint address the tests use is a resolved neighbour.
+    // Every endpoint address the tests use is a resolved neighbour (on the endpoint side).
     std::vector<dataplane::NeighbourEntry> neighbours;
     for (const auto& e : config.endpoints) {
         if (!e.address) continue;
@@ -103,6 +103,16 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         dataplane::NeighbourEntry n;
         n.port = backend().id;
         n.address = dataplane::AddressKey::from(*e.address);
+        std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
+        neighbours.push_back(n);
+    }
+    for (size_t p = 0; p < port_count; ++p) {  // and every port's gateway
+        const auto& gateway = config.dataplane.ports[p].gateway;
+        if (!gateway) continue;
+        auto mac = mac_of(gateway->to_string());
+        dataplane::NeighbourEntry n;
+        n.port = ports_[p].id;
+        n.address = dataplane::AddressKey::from(*gateway);
         std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
         neighbours.push_back(n);
     }

@@ -81,6 +81,32 @@ std::vector<uint16_t> open_and_answer(DataplaneBench& b, uint16_t count) {
     return snat_ports;
 }
 
+TEST(Gateway, EndpointsOffTheSubnetAreReachedThroughThePortsGateway) {
+    auto config = bench_config();
+    config.dataplane.ports[1].gateway = *IpAddress::parse("10.1.0.1");
+    for (auto& e : config.endpoints) {
+        if (e.address->is_v4()) e.address = *IpAddress::parse(e.address->to_string() == "10.1.0.11" ? "10.50.0.7" : "10.50.0.8");
+    }
+    DataplaneBench b(config);
+    const Frame syn = from_client(b);
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), syn.build());
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    const Nat nat = nat_of(to_endpoints[0]);
+    EXPECT_EQ(nat.endpoint.rfind("10.50.0.", 0), 0u);
+    // Addressed to the endpoint, but framed to the gateway's MAC.
+    Bytes want = expected_forward(b, syn, nat, 8080);
+    const Mac gateway = DataplaneBench::mac_of("10.1.0.1");
+    std::copy(gateway.begin(), gateway.end(), want.begin());
+    EXPECT_EQ(to_endpoints[0], want);
+
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.src_mac = gateway;  // replies come back through the router too
+    synack.tcp_flags = SYN | ACK;
+    auto [back, none] = b.exchange(b.backend(), synack.build());
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0], expected_reverse(b, synack, syn));
+}
+
 TEST(FewerQueuesThanWorkers, OneQueueTwoWorkersSteersFlowsToBoth) {
     BenchQueues one_queue;
     one_queue.daemon_layout = true;  // 1 rx, 1 tx queue per port, as net_af_packet by default
