@@ -2,11 +2,14 @@
 //   floor        a bare rx burst → tx burst loop on the same ports (the io-forwarding floor)
 //   established  ACKs of 4,096 open flows: flow-table hit → rewrite → tx
 //   syn          a SYN with a new 5-tuple each: Maglev pick, SNAT port, flow insert → tx
+//   bytes        memory per tracked flow, all in: records, free list and the rte_hash of both
+//                tuples (its heap use, from rte_malloc's statistics), over the table's capacity
 // Each loop also makes its input (mbuf alloc + 64-byte copy) and frees its output, the same
 // for every mode, so the modes compare. Prints one JSON line per mode.
-//   worker_bench [--packets N] [--mode floor|established|syn|all]
+//   worker_bench [--packets N] [--mode floor|established|syn|bytes|all]
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -124,6 +127,18 @@ int main(int argc, char** argv) {
         for (uint32_t f = 0; f < flows; ++f) syns.push_back(tcp_frame(b, f, mt::SYN));
         auto r = run(b, syns, flows, [&] { b.poll(); });
         report("syn", r, floor_cycles);
+    }
+    if (mode == "all" || mode == "bytes") {
+        constexpr uint32_t capacity = 1 << 20;  // the default [dataplane] flow_table_size
+        rte_malloc_socket_stats before{}, after{};
+        rte_malloc_get_socket_stats(0, &before);
+        meshgate::dataplane::FlowTable table("bytes_per_flow", capacity, 0);
+        rte_malloc_get_socket_stats(0, &after);
+        const double hash = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / capacity;
+        const double records = sizeof(meshgate::dataplane::Flow) + sizeof(uint32_t);  // record + free-list entry
+        std::printf("{\"benchmark\": \"flow_state_bytes\", \"capacity\": %u, \"flow_record_bytes\": %zu, "
+                    "\"hash_bytes_per_flow\": %.1f, \"bytes_per_flow\": %.1f}\n",
+                    capacity, sizeof(meshgate::dataplane::Flow), hash, hash + records);
     }
     eal.TearDown();
     return 0;
