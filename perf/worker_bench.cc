@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
         constexpr uint32_t capacity = 1 << 20;  // the default [dataplane] flow_table_size
         rte_malloc_socket_stats before{}, after{};
         rte_malloc_get_socket_stats(0, &before);
-        meshgate::dataplane::FlowTable table("bytes_per_flow", capacity, 0);
+        meshgate::dataplane::FlowTable table(capacity, 0);
         rte_malloc_get_socket_stats(0, &after);
         const double hash = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / capacity;
         const double records = sizeof(meshgate::dataplane::Flow) + sizeof(uint32_t);  // record + free-list entry

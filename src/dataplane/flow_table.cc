@@ -1,14 +1,16 @@
 #include "dataplane/flow_table.h"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
+#include <rte_common.h>
+#include <rte_hash.h>  // RTE_HASH_LOOKUP_BULK_MAX
 #include <rte_hash_crc.h>
+#include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #if defined(__SSE4_2__) && defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace meshgate::dataplane {
@@ -28,84 +30,120 @@ uint32_t flow_tuple_hash(const void* tuple, uint32_t length, uint32_t initial) {
 }
 
 namespace {
-// Data stored in rte_hash: flow slot and direction in one pointer-sized value.
-void* encode(uint32_t slot, FlowTable::Direction d) {
-    return reinterpret_cast<void*>((uintptr_t{slot} << 1) | (d == FlowTable::Direction::reverse ? 1u : 0u));
+
+bool same_tuple(const FlowTuple& a, const FlowTuple& b) {
+    uint64_t x[5], y[5];
+    std::memcpy(x, &a, sizeof x);
+    std::memcpy(y, &b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
+
 }  // namespace
 
-FlowTable::FlowTable(const std::string& name, uint32_t capacity, int socket) : flows_(capacity) {
-    rte_hash_parameters params{};
-    params.name = name.c_str();
-    params.entries = capacity * 2;  // two tuples per flow
-    params.key_len = sizeof(FlowTuple);
-    params.hash_func = flow_tuple_hash;
-    params.socket_id = socket;
-    // Extendable buckets: an insert never fails below `entries` (no cuckoo dead ends).
-    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-    hash_ = rte_hash_create(&params);
-    if (!hash_) throw std::runtime_error("flow table " + name + ": " + rte_strerror(rte_errno));
+FlowTable::FlowTable(uint32_t capacity, int socket) : flows_(capacity) {
+    // Two entries per flow, buckets filled to at most ~3/4 of their 7 ways.
+    const uint64_t wanted = (uint64_t{capacity} * 2 * 4 + ways * 3 - 1) / (ways * 3);
+    const uint64_t buckets = rte_align64pow2(std::max<uint64_t>(wanted, 2));
+    buckets_ = static_cast<Bucket*>(rte_zmalloc_socket("flow_index", buckets * sizeof(Bucket), 64, socket));
+    if (!buckets_) throw std::runtime_error("flow table: no memory for " + std::to_string(buckets) + " index buckets");
+    mask_ = static_cast<uint32_t>(buckets - 1);
     free_.reserve(capacity);
     for (uint32_t i = capacity; i > 0; --i) free_.push_back(i - 1);
 }
 
-FlowTable::~FlowTable() { rte_hash_free(hash_); }
+FlowTable::~FlowTable() { rte_free(buckets_); }
 
 Flow* FlowTable::lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const {
-    void* data = nullptr;
-    if (rte_hash_lookup_with_hash_data(hash_, &tuple, hash, &data) < 0) return nullptr;
-    const auto value = reinterpret_cast<uintptr_t>(data);
-    direction = (value & 1) ? Direction::reverse : Direction::forward;
-    return const_cast<Flow*>(&flows_[value >> 1]);
+    const uint32_t signature = signature_of(hash);
+    for (uint32_t b = hash & mask_;; b = (b + 1) & mask_) {
+        const Bucket& bucket = buckets_[b];
+        for (uint32_t i = 0; i < ways; ++i) {
+            if (bucket.signature[i] == signature && same_tuple(key_of(bucket.reference[i]), tuple)) {
+                return resolve(bucket.reference[i], direction);
+            }
+        }
+        if (bucket.passed_on == 0) return nullptr;
+    }
 }
 
 void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows,
                             Direction* directions) const {
-    const void* keys[RTE_HASH_LOOKUP_BULK_MAX];
-    void* data[RTE_HASH_LOOKUP_BULK_MAX];
-    for (uint32_t i = 0; i < n; ++i) keys[i] = &tuples[i];
-    uint64_t hits = 0;
-    hash_sig_t signatures[RTE_HASH_LOOKUP_BULK_MAX];  // DPDK 22.11 takes them non-const
-    std::memcpy(signatures, hashes, n * sizeof *hashes);
-    rte_hash_lookup_with_hash_bulk_data(hash_, keys, signatures, n, &hits, data);
+    // Stage 1: every home bucket on its way into the cache.
+    for (uint32_t i = 0; i < n; ++i) rte_prefetch0(&buckets_[hashes[i] & mask_]);
+    // Stage 2: the first signature match in the home bucket, its record on its way.
+    uint32_t candidate[RTE_HASH_LOOKUP_BULK_MAX];
     for (uint32_t i = 0; i < n; ++i) {
-        if (!(hits >> i & 1)) {
-            flows[i] = nullptr;
-            continue;
+        const Bucket& bucket = buckets_[hashes[i] & mask_];
+        const uint32_t signature = signature_of(hashes[i]);
+        candidate[i] = UINT32_MAX;
+        for (uint32_t w = 0; w < ways; ++w) {
+            if (bucket.signature[w] == signature) {
+                candidate[i] = bucket.reference[w];
+                rte_prefetch0(&flows_[candidate[i] >> 1]);
+                break;
+            }
         }
-        const auto value = reinterpret_cast<uintptr_t>(data[i]);
-        directions[i] = (value & 1) ? Direction::reverse : Direction::forward;
-        flows[i] = const_cast<Flow*>(&flows_[value >> 1]);
-        rte_prefetch0(flows[i]);
+    }
+    // Stage 3: confirm against the record's tuple; anything else takes the full walk.
+    for (uint32_t i = 0; i < n; ++i) {
+        if (candidate[i] != UINT32_MAX && same_tuple(key_of(candidate[i]), tuples[i])) {
+            flows[i] = resolve(candidate[i], directions[i]);
+        } else {
+            flows[i] = lookup(tuples[i], hashes[i], directions[i]);
+        }
     }
 }
 
-bool FlowTable::contains(const FlowTuple& tuple) const { return rte_hash_lookup(hash_, &tuple) >= 0; }
+void FlowTable::place(uint32_t hash, uint32_t reference) {
+    for (uint32_t b = hash & mask_;; b = (b + 1) & mask_) {
+        Bucket& bucket = buckets_[b];
+        for (uint32_t i = 0; i < ways; ++i) {
+            if (bucket.signature[i] == 0) {
+                bucket.signature[i] = signature_of(hash);
+                bucket.reference[i] = reference;
+                return;
+            }
+        }
+        ++bucket.passed_on;  // never all full: sized for 3/4 at most
+    }
+}
+
+void FlowTable::erase(uint32_t hash, uint32_t reference) {
+    const uint32_t home = hash & mask_;
+    for (uint32_t b = home;; b = (b + 1) & mask_) {
+        Bucket& bucket = buckets_[b];
+        for (uint32_t i = 0; i < ways; ++i) {
+            if (bucket.signature[i] != 0 && bucket.reference[i] == reference) {
+                bucket.signature[i] = 0;
+                for (uint32_t p = home; p != b; p = (p + 1) & mask_) --buckets_[p].passed_on;
+                return;
+            }
+        }
+    }
+}
 
 Flow* FlowTable::insert(const FlowTuple& forward, const FlowTuple& reverse) {
     if (free_.empty()) return nullptr;
     const uint32_t slot = free_.back();
-    if (rte_hash_add_key_data(hash_, &forward, encode(slot, Direction::forward)) < 0) return nullptr;
-    if (rte_hash_add_key_data(hash_, &reverse, encode(slot, Direction::reverse)) < 0) {
-        rte_hash_del_key(hash_, &forward);
-        return nullptr;
-    }
     free_.pop_back();
     Flow& flow = flows_[slot];
     flow = Flow{};
     flow.forward = forward;
     flow.reverse = reverse;
     flow.in_use = true;
+    place(hash(forward), slot << 1);
+    place(hash(reverse), slot << 1 | 1);
     ++size_;
     return &flow;
 }
 
 void FlowTable::remove(Flow* flow) {
-    rte_hash_del_key(hash_, &flow->forward);
-    rte_hash_del_key(hash_, &flow->reverse);
+    const uint32_t slot = static_cast<uint32_t>(flow - flows_.data());
+    erase(hash(flow->forward), slot << 1);
+    erase(hash(flow->reverse), slot << 1 | 1);
     flow->in_use = false;
     ++removals_;
-    free_.push_back(static_cast<uint32_t>(flow - flows_.data()));
+    free_.push_back(slot);
     --size_;
 }
 

@@ -14,7 +14,6 @@
 #include "dataplane/packet.h"
 #include "dataplane/rewrite.h"
 
-struct rte_hash;
 
 namespace meshgate::dataplane {
 
@@ -85,14 +84,20 @@ struct Flow {
     bool in_use = false;
 };
 
-// A worker's flow table: bounded, owned by one lcore, no locks. Both tuples of a flow map to
-// the same record. When full, new flows are refused (existing flows are never evicted);
+// A worker's flow table: bounded, owned by one lcore, no locks. Both tuples of a flow lead
+// to the same record. When full, new flows are refused (existing flows are never evicted);
 // idle flows leave through expire(), a few slots per poll loop.
+//
+// The index holds no keys: a 64-byte bucket has 7 signatures (the tuple's hash) and 7
+// references (record slot and direction); a signature match is confirmed against the tuple in
+// the record, which the packet needs next anyway. A full bucket passes entries on to the next
+// one and counts them, so a lookup stops at the first bucket that passed nothing on. Sized
+// for at most ~3/4 of the entries in use, chains stay short.
 class FlowTable {
 public:
     enum class Direction : uint8_t { forward, reverse };
 
-    FlowTable(const std::string& name, uint32_t capacity, int socket);
+    FlowTable(uint32_t capacity, int socket);
     ~FlowTable();
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
@@ -106,7 +111,10 @@ public:
     void lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows, Direction* directions) const;
     // Counts every remove.
     uint64_t removals() const { return removals_; }
-    bool contains(const FlowTuple& tuple) const;
+    bool contains(const FlowTuple& tuple) const {
+        Direction d;
+        return lookup(tuple, d) != nullptr;
+    }
     // nullptr when the table is full.
     Flow* insert(const FlowTuple& forward, const FlowTuple& reverse);
     void remove(Flow* flow);
@@ -129,6 +137,7 @@ public:
 
     uint32_t size() const { return size_; }
     uint32_t capacity() const { return static_cast<uint32_t>(flows_.size()); }
+    size_t index_bytes() const { return size_t{mask_ + 1} * sizeof(Bucket); }
     template <typename F>
     void for_each(F&& f) const {
         for (const auto& flow : flows_) {
@@ -137,7 +146,29 @@ public:
     }
 
 private:
-    rte_hash* hash_ = nullptr;
+    static constexpr uint32_t ways = 7;
+    struct alignas(64) Bucket {
+        uint32_t signature[ways];  // 0: free
+        uint32_t passed_on;        // entries that found this bucket full and went further
+        uint32_t reference[ways];  // slot << 1 | direction
+        uint32_t pad;
+    };
+    static_assert(sizeof(Bucket) == 64);
+
+    static uint32_t signature_of(uint32_t hash) { return hash ? hash : 1; }
+    const FlowTuple& key_of(uint32_t reference) const {
+        const Flow& f = flows_[reference >> 1];
+        return (reference & 1) ? f.reverse : f.forward;
+    }
+    Flow* resolve(uint32_t reference, Direction& direction) const {
+        direction = (reference & 1) ? Direction::reverse : Direction::forward;
+        return const_cast<Flow*>(&flows_[reference >> 1]);
+    }
+    void place(uint32_t hash, uint32_t reference);
+    void erase(uint32_t hash, uint32_t reference);
+
+    Bucket* buckets_ = nullptr;
+    uint32_t mask_ = 0;
     std::vector<Flow> flows_;
     std::vector<uint32_t> free_;  // stack of free slots
     uint32_t size_ = 0;

@@ -12,8 +12,7 @@ namespace meshgate::dataplane {
 
 Worker::Worker(WorkerSetup setup)
     : setup_(std::move(setup)),
-      flows_("flows_w" + std::to_string(setup_.id) + "_" + std::to_string(rte_rdtsc()), setup_.flow_capacity,
-             static_cast<int>(rte_socket_id())),
+      flows_(setup_.flow_capacity, static_cast<int>(rte_socket_id())),
       tx_(RTE_MAX_ETHPORTS) {
     const double hz = static_cast<double>(rte_get_tsc_hz());
     auto cycles = [&](Duration d) { return static_cast<uint64_t>(std::chrono::duration<double>(d).count() * hz); };
