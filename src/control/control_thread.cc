@@ -29,6 +29,7 @@ void ControlThread::publish(std::shared_ptr<const dataplane::LbState> lb) {
     next->generation = ++generation_;
     next->lb = std::move(lb);
     next->neighbours = setup_.resolver->table(generation_);
+    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
     setup_.publisher->publish(std::move(next));
 }
 

@@ -2,32 +2,18 @@
 
 #include <rte_common.h>
 #include <rte_hash.h>  // RTE_HASH_LOOKUP_BULK_MAX
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
-#if defined(__SSE4_2__) && defined(__x86_64__)
-#include <nmmintrin.h>
-#endif
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "dataplane/crc_hash.h"
+
 namespace meshgate::dataplane {
 
-uint32_t flow_tuple_hash(const void* tuple, uint32_t length, uint32_t initial) {
-#if defined(__SSE4_2__) && defined(__x86_64__)
-    // DPDK's x86 baseline has SSE4.2; rte_hash_crc_8byte would re-check that on every call.
-    (void)length;
-    uint64_t words[sizeof(FlowTuple) / 8];
-    std::memcpy(words, tuple, sizeof words);
-    uint64_t h = initial;
-    for (uint64_t w : words) h = _mm_crc32_u64(h, w);
-    return static_cast<uint32_t>(h);
-#else
-    return rte_hash_crc(tuple, length, initial);
-#endif
-}
+uint32_t flow_tuple_hash(const void* tuple, uint32_t, uint32_t initial) { return crc_hash(tuple, sizeof(FlowTuple), initial); }
 
 namespace {
 

@@ -45,8 +45,7 @@ inline FlowTuple flow_tuple_of(const PacketView& v) {
     return t;
 }
 
-// The flow table's hash of a tuple: five CRC32C steps over its 40 bytes, unrolled (the
-// generic rte_hash_crc loops and branches on the length). rte_hash's hash_func signature.
+// The flow table's hash of a tuple: CRC32C over its 40 bytes (crc_hash.h).
 uint32_t flow_tuple_hash(const void* tuple, uint32_t length, uint32_t initial);
 
 // The VIP, port and protocol a client → VIP tuple is addressed to.

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/hash.h"
+#include "dataplane/crc_hash.h"
 
 namespace meshgate::dataplane {
 
@@ -25,7 +26,7 @@ rte_hash* make_hash(const char* kind, uint32_t entries, uint32_t key_length) {
     params.name = name.c_str();
     params.entries = std::max<uint32_t>(entries * 2, 64);
     params.key_len = key_length;
-    params.hash_func = rte_hash_crc;
+    params.hash_func = crc_hash;  // every key here is a multiple of 4 bytes
     params.socket_id = SOCKET_ID_ANY;
     params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     rte_hash* h = rte_hash_create(&params);
@@ -196,6 +197,15 @@ const IpAddress* LbState::snat_address(uint16_t port_id, uint8_t family, uint64_
         if ((a.is_v4() ? 4 : 6) == family && n < 16) candidates[n++] = &a;
     }
     return n == 0 ? nullptr : candidates[hash % n];
+}
+
+std::vector<const rte_ether_addr*> endpoint_macs(const LbState& lb, const Neighbours& neighbours) {
+    std::vector<const rte_ether_addr*> out(lb.config().endpoints.size(), nullptr);
+    for (size_t id = 0; id < out.size(); ++id) {
+        const auto& target = lb.endpoint(static_cast<uint32_t>(id));
+        if (target.usable) out[id] = neighbours.find(target.out_port, target.next_hop);
+    }
+    return out;
 }
 
 }  // namespace meshgate::dataplane

@@ -130,6 +130,12 @@ struct Snapshot {
     uint64_t generation = 0;
     std::shared_ptr<const LbState> lb;
     std::shared_ptr<const Neighbours> neighbours;
+    // By endpoint id: the MAC of its next hop, where known (endpoint_macs()): a new flow takes
+    // it from here instead of looking it up.
+    std::vector<const rte_ether_addr*> endpoint_macs;
 };
+
+// Resolves every endpoint's next hop in `neighbours` once, for a Snapshot.
+std::vector<const rte_ether_addr*> endpoint_macs(const LbState& lb, const Neighbours& neighbours);
 
 }  // namespace meshgate::dataplane

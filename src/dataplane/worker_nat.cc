@@ -106,6 +106,10 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     flow->state = v.protocol == proto_tcp ? FlowState::syn_sent : FlowState::udp;
     flow->last_seen = now;
     flow->snapshot_generation = s.generation;
+    if (const rte_ether_addr* mac = id < s.endpoint_macs.size() ? s.endpoint_macs[id] : nullptr) {
+        flow->endpoint_mac = *mac;  // resolve_endpoint_mac() then has nothing to do
+        flow->neighbour_generation = s.neighbours->generation();
+    }
 
     c.new_flows.add();
     c.active_flows.add();

@@ -186,6 +186,7 @@ void DataplaneBench::publish(Config config) {
     snapshot->generation = snapshot_ ? snapshot_->generation + 1 : 1;
     snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), std::move(plan), port_info_, health);
     snapshot->neighbours = neighbours_;
+    snapshot->endpoint_macs = dataplane::endpoint_macs(*snapshot->lb, *snapshot->neighbours);
     current_.store(snapshot.get(), std::memory_order_release);
     // Workers only run inside poll(), so the old snapshot may stay alive until the bench ends.
     if (snapshot_) retired_.push_back(std::move(snapshot_));
