@@ -70,10 +70,13 @@ void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uin
             }
         }
     }
-    // Stage 3: confirm against the record's tuple; anything else takes the full walk.
+    // Stage 3: confirm against the record's tuple. No match in a home bucket that passed
+    // nothing on is a miss; anything else takes the full walk.
     for (uint32_t i = 0; i < n; ++i) {
         if (candidate[i] != UINT32_MAX && same_tuple(key_of(candidate[i]), tuples[i])) {
             flows[i] = resolve(candidate[i], directions[i]);
+        } else if (candidate[i] == UINT32_MAX && buckets_[hashes[i] & mask_].passed_on == 0) {
+            flows[i] = nullptr;
         } else {
             flows[i] = lookup(tuples[i], hashes[i], directions[i]);
         }

@@ -93,6 +93,15 @@ struct NatDeltas {
     uint32_t l4 = 0;  // TCP/UDP checksum: both addresses (pseudo-header) and both ports
 };
 
+// A TTL decrement changes the (TTL, protocol) word by the same one's-complement sum whatever
+// the TTL and protocol: take it from any pair of values, in memory order.
+inline uint32_t ttl_decrement_delta() {
+    static constexpr uint8_t before[2] = {1, 0}, after[2] = {0, 0};
+    uint32_t d = 0;
+    detail::add_delta<2>(d, before, after);
+    return d;
+}
+
 inline NatDeltas nat_deltas(uint8_t family, const uint8_t* old_source, const uint8_t* old_destination,
                             rte_be16_t old_source_port, rte_be16_t old_destination_port, const uint8_t* source,
                             rte_be16_t source_port, const uint8_t* destination, rte_be16_t destination_port) {
@@ -106,14 +115,26 @@ inline NatDeltas nat_deltas(uint8_t family, const uint8_t* old_source, const uin
     }
     const rte_be16_t old_ports[2] = {old_source_port, old_destination_port}, ports[2] = {source_port, destination_port};
     NatDeltas d;
-    // A TTL decrement changes the (TTL, protocol) word by the same one's-complement sum
-    // whatever the TTL and protocol: take it from any pair of values, in memory order.
-    static constexpr uint8_t ttl_before[2] = {1, 0}, ttl_after[2] = {0, 0};
-    d.ip = addresses;
-    detail::add_delta<2>(d.ip, ttl_before, ttl_after);
+    d.ip = addresses + ttl_decrement_delta();
     d.l4 = addresses;
     detail::add_delta<4>(d.l4, reinterpret_cast<const uint8_t*>(old_ports), reinterpret_cast<const uint8_t*>(ports));
     return d;
+}
+
+// The deltas of the way back: the same words change places, so each sum is the
+// one's-complement negation of the way there (~(~o + n) = ~n + o, summed); only the TTL
+// decrement goes the same way in both.
+inline NatDeltas reversed(const NatDeltas& there) {
+    auto negate = [](uint32_t sum) {
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        return uint32_t{static_cast<uint16_t>(~sum)};
+    };
+    const uint32_t ttl = ttl_decrement_delta();
+    NatDeltas back;
+    back.ip = negate(there.ip + negate(ttl)) + ttl;  // remove the TTL, negate the addresses, add it again
+    back.l4 = negate(there.l4);
+    return back;
 }
 
 // True when the packet may be forwarded (TTL / hop limit above 1).

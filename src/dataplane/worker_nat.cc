@@ -97,8 +97,7 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     flow->service = vip.service;
     flow->to_endpoint = nat_deltas(tuple.family, tuple.source, tuple.destination, tuple.source_port, tuple.destination_port,
                                    back.destination, back.destination_port, back.source, back.source_port);
-    flow->to_client = nat_deltas(tuple.family, back.source, back.destination, back.source_port, back.destination_port,
-                                 tuple.destination, tuple.destination_port, tuple.source, tuple.source_port);
+    flow->to_client = reversed(flow->to_endpoint);
     flow->client_port = m->port;
     flow->endpoint_port = target.out_port;
     flow->endpoint_next_hop = target.next_hop;
