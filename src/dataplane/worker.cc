@@ -13,7 +13,9 @@ namespace meshgate::dataplane {
 Worker::Worker(WorkerSetup setup)
     : setup_(std::move(setup)),
       flows_(setup_.flow_capacity, static_cast<int>(rte_socket_id())),
-      tx_(RTE_MAX_ETHPORTS) {
+      tx_(RTE_MAX_ETHPORTS),
+      endpoint_counters_(setup_.counters->endpoints),
+      service_counters_(setup_.counters->services) {
     const double hz = static_cast<double>(rte_get_tsc_hz());
     auto cycles = [&](Duration d) { return static_cast<uint64_t>(std::chrono::duration<double>(d).count() * hz); };
     const auto& t = setup_.timeouts;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <rte_build_config.h>
@@ -103,6 +104,9 @@ private:
     uint16_t dirty_count_ = 0;
     std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
     uint64_t timeout_cycles_[5];
+    // The per-endpoint and per-service counters, fixed in size: spans spare the per-packet
+    // path the vectors' size arithmetic.
+    std::span<EndpointCounters> endpoint_counters_, service_counters_;
     uint32_t snat_cursor_ = 0;
 };
 

@@ -222,14 +222,13 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
 }
 
 void Worker::count_packet(const Flow& flow, uint32_t bytes) {
-    auto& c = *setup_.counters;
-    if (flow.endpoint < c.endpoints.size()) {
-        c.endpoints[flow.endpoint].packets.add();
-        c.endpoints[flow.endpoint].bytes.add(bytes);
+    if (flow.endpoint < endpoint_counters_.size()) {
+        endpoint_counters_[flow.endpoint].packets.add();
+        endpoint_counters_[flow.endpoint].bytes.add(bytes);
     }
-    if (flow.service < c.services.size()) {
-        c.services[flow.service].packets.add();
-        c.services[flow.service].bytes.add(bytes);
+    if (flow.service < service_counters_.size()) {
+        service_counters_[flow.service].packets.add();
+        service_counters_[flow.service].bytes.add(bytes);
     }
 }
 
