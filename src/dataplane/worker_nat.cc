@@ -15,8 +15,6 @@ namespace {
 
 constexpr uint32_t snat_first_port = 1024;
 
-IpAddress address_of(uint8_t family, const uint8_t* bytes) { return AddressKey::from(family, bytes).to_address(); }
-
 uint8_t tcp_flags(const PacketView& v) { return reinterpret_cast<const rte_tcp_hdr*>(v.at(v.l4))->tcp_flags; }
 
 // The TCP state a segment moves its flow to; `from_client` tells the direction.
@@ -36,9 +34,9 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG) {
         return refuse(m, v, Drop::no_flow);  // mid-connection segment of a flow we do not know
     }
-    const lb::FlowKey key{address_of(v.family, tuple.source), address_of(v.family, tuple.destination),
-                          rte_be_to_cpu_16(tuple.source_port), rte_be_to_cpu_16(tuple.destination_port), v.protocol};
-    const uint64_t hash = lb::hash_flow(key);
+    // The tuple holds its addresses as IpAddress does (IPv4 in the first four bytes, zeros after).
+    const uint64_t hash = lb::hash_flow(tuple.source, tuple.destination, rte_be_to_cpu_16(tuple.source_port),
+                                        rte_be_to_cpu_16(tuple.destination_port), v.protocol);
     const uint32_t id = vip.table->pick(hash);
     auto& c = *setup_.counters;
     auto refused = [&] {

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "dataplane_harness.h"
+#include "lb/flow_hash.h"
+#include "lb/planner.h"
 #include "nat_helpers.h"
 
 namespace meshgate::testing {
@@ -79,6 +82,37 @@ std::vector<uint16_t> open_and_answer(DataplaneBench& b, uint16_t count) {
         snat_ports.push_back(nat.snat_port);
     }
     return snat_ports;
+}
+
+// The data plane and `meshgatectl plan --flows` (lb::hash_flow over a FlowKey, the plan's
+// SelectionTable) must pick the same endpoint for the same 5-tuple: that is what makes every
+// node of a tier agree.
+TEST(Consistency, EachNewFlowGoesWhereThePlanSendsItsTuple) {
+    auto config = bench_config();
+    for (const char* a : {"10.1.0.13", "10.1.0.14", "10.1.0.15"}) {  // five endpoints: a real choice
+        Endpoint e = config.endpoints[0];
+        e.address = *IpAddress::parse(a);
+        config.endpoints.push_back(e);
+    }
+    DataplaneBench b(config);
+    const auto plan = lb::build_plan(config, lb::declared_health(config));
+    const lb::SelectionTable* table = nullptr;
+    for (const auto& sp : plan.services) {
+        if (sp.service == "t/web") table = &sp.hops.at(0).table;
+    }
+    ASSERT_NE(table, nullptr);
+    std::set<std::string> seen;
+    for (uint16_t port = 30000; port < 30200; ++port) {
+        const Frame syn = from_client(b, "10.0.0.1", port);
+        auto [c, to_endpoints] = b.exchange(b.client(), syn.build());
+        ASSERT_EQ(to_endpoints.size(), 1u);
+        const lb::FlowKey key{*IpAddress::parse("10.0.0.1"), *IpAddress::parse("10.96.0.1"), port, 80, 6};
+        const uint32_t id = table->pick(lb::hash_flow(key));
+        ASSERT_NE(id, lb::SelectionTable::no_endpoint);
+        EXPECT_EQ(nat_of(to_endpoints[0]).endpoint, config.endpoints[id].address->to_string()) << port;
+        seen.insert(nat_of(to_endpoints[0]).endpoint);
+    }
+    EXPECT_EQ(seen.size(), 5u);
 }
 
 TEST(Gateway, EndpointsOffTheSubnetAreReachedThroughThePortsGateway) {
