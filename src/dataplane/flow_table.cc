@@ -111,7 +111,7 @@ void FlowTable::erase(uint32_t hash, uint32_t reference) {
     }
 }
 
-Flow* FlowTable::insert(const FlowTuple& forward, const FlowTuple& reverse) {
+Flow* FlowTable::insert(const FlowTuple& forward, uint32_t forward_hash, const FlowTuple& reverse, uint32_t reverse_hash) {
     if (free_.empty()) return nullptr;
     const uint32_t slot = free_.back();
     free_.pop_back();
@@ -120,8 +120,8 @@ Flow* FlowTable::insert(const FlowTuple& forward, const FlowTuple& reverse) {
     flow.forward = forward;
     flow.reverse = reverse;
     flow.in_use = true;
-    place(hash(forward), slot << 1);
-    place(hash(reverse), slot << 1 | 1);
+    place(forward_hash, slot << 1);
+    place(reverse_hash, slot << 1 | 1);
     ++size_;
     return &flow;
 }

@@ -110,12 +110,14 @@ public:
     void lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows, Direction* directions) const;
     // Counts every remove.
     uint64_t removals() const { return removals_; }
-    bool contains(const FlowTuple& tuple) const {
+    bool contains(const FlowTuple& tuple, uint32_t hash) const {
         Direction d;
-        return lookup(tuple, d) != nullptr;
+        return lookup(tuple, hash, d) != nullptr;
     }
-    // nullptr when the table is full.
-    Flow* insert(const FlowTuple& forward, const FlowTuple& reverse);
+    // nullptr when the table is full. The hashes are hash() of the tuples, which callers
+    // have already.
+    Flow* insert(const FlowTuple& forward, uint32_t forward_hash, const FlowTuple& reverse, uint32_t reverse_hash);
+    Flow* insert(const FlowTuple& forward, const FlowTuple& reverse) { return insert(forward, hash(forward), reverse, hash(reverse)); }
     void remove(Flow* flow);
     // Looks at up to `budget` slots from where the last call stopped and removes the flows idle
     // longer than their state's timeout, calling `on_expire(flow)` for each first.

@@ -60,7 +60,7 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
     const lb::EndpointIndex index(config_);
     size_t vip_count = 0;
     for (const auto& s : config_.services) vip_count += s.vips.size() * s.ports.size();
-    vip_hash_ = make_hash("vips", static_cast<uint32_t>(vip_count), sizeof(VipKey));
+    vip_index_ = FlatIndex<VipKey>(vip_count);
 
     // Owned addresses: the node's, the VIPs, the SNAT pools.
     std::map<std::pair<uint8_t, std::array<uint8_t, 16>>, uint8_t> roles;
@@ -70,6 +70,10 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
         std::memcpy(bytes.data(), k.address, 16);
         roles[{k.family, bytes}] |= role;
     };
+    for (const auto& p : ports_) {
+        if (p.port_id >= snat_pools_.size()) snat_pools_.resize(p.port_id + 1u);
+        for (const auto& a : p.snat) snat_pools_[p.port_id][a.is_v4() ? 0 : 1].push_back(&a);
+    }
     for (const auto& p : ports_) {
         for (const auto& prefix : p.prefixes) own(prefix.address, role_node);
         for (const auto& a : p.snat) own(a, role_snat);
@@ -101,7 +105,7 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
                 key.protocol = port.protocol == Protocol::tcp ? 6 : 17;
                 key.family = vip.is_v4() ? 4 : 6;
                 vips_.push_back({sp.service_index, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port)});
-                rte_hash_add_key_data(vip_hash_, &key, reinterpret_cast<void*>(vips_.size() - 1));
+                vip_index_.insert(key, static_cast<uint32_t>(vips_.size() - 1));
             }
         }
     }
@@ -151,15 +155,13 @@ uint32_t LbState::find_endpoint(uint32_t service, const AddressKey& address, rte
 }
 
 LbState::~LbState() {
-    rte_hash_free(vip_hash_);
     rte_hash_free(endpoint_hash_);
     rte_hash_free(role_hash_);
 }
 
 const VipEntry* LbState::find_vip(const VipKey& key) const {
-    void* data = nullptr;
-    if (rte_hash_lookup_data(vip_hash_, &key, &data) < 0) return nullptr;
-    return &vips_[reinterpret_cast<uintptr_t>(data)];
+    const uint32_t i = vip_index_.find(key);
+    return i == FlatIndex<VipKey>::none ? nullptr : &vips_[i];
 }
 
 uint8_t LbState::roles(const AddressKey& address) const {
@@ -189,14 +191,9 @@ const PortInfo* LbState::port(uint16_t port_id) const {
 }
 
 const IpAddress* LbState::snat_address(uint16_t port_id, uint8_t family, uint64_t hash) const {
-    const auto* p = port(port_id);
-    if (!p) return nullptr;
-    const IpAddress* candidates[16];
-    size_t n = 0;
-    for (const auto& a : p->snat) {
-        if ((a.is_v4() ? 4 : 6) == family && n < 16) candidates[n++] = &a;
-    }
-    return n == 0 ? nullptr : candidates[hash % n];
+    if (port_id >= snat_pools_.size()) return nullptr;
+    const auto& pool = snat_pools_[port_id][family == 4 ? 0 : 1];
+    return pool.empty() ? nullptr : pool[hash % pool.size()];
 }
 
 std::vector<const rte_ether_addr*> endpoint_macs(const LbState& lb, const Neighbours& neighbours) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "core/config.h"
 #include "dataplane/address_key.h"
+#include "dataplane/flat_index.h"
 #include "lb/planner.h"
 
 struct rte_hash;
@@ -117,7 +119,8 @@ private:
     std::vector<PortInfo> ports_;
     std::vector<VipEntry> vips_;
     std::vector<EndpointTarget> endpoints_;
-    rte_hash* vip_hash_ = nullptr;
+    FlatIndex<VipKey> vip_index_;
+    std::vector<std::array<std::vector<const IpAddress*>, 2>> snat_pools_;  // by port id: IPv4, IPv6
     rte_hash* endpoint_hash_ = nullptr;
     rte_hash* role_hash_ = nullptr;
     std::vector<uint8_t> role_values_;

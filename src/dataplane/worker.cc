@@ -24,6 +24,10 @@ Worker::Worker(WorkerSetup setup)
     timeout_cycles_[static_cast<size_t>(FlowState::closing)] = cycles(t.tcp_closing);
     timeout_cycles_[static_cast<size_t>(FlowState::closed)] = cycles(t.tcp_closed);
     timeout_cycles_[static_cast<size_t>(FlowState::udp)] = cycles(t.udp);
+    constexpr uint32_t lowest_snat_port = 1024;
+    const uint32_t count = setup_.count;
+    snat_ports_.first = lowest_snat_port + (setup_.id + count - lowest_snat_port % count) % count;
+    snat_ports_.span = (65536 - snat_ports_.first + count - 1) / count;
     for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) {
         if (rte_eth_dev_is_valid_port(port)) rte_eth_macaddr_get(port, &port_mac_[port]);
         if (setup_.id < setup_.tx.tx_queues(port)) tx_[port].queue = static_cast<uint16_t>(setup_.id);

@@ -107,6 +107,11 @@ private:
     // The per-endpoint and per-service counters, fixed in size: spans spare the per-packet
     // path the vectors' size arithmetic.
     std::span<EndpointCounters> endpoint_counters_, service_counters_;
+    // The SNAT ports this worker owns: first + k * count for k < span (p % count == id, so
+    // replies can be steered to it), from 1024 up.
+    struct SnatPorts {
+        uint32_t first = 0, span = 0;
+    } snat_ports_;
     uint32_t snat_cursor_ = 0;
 };
 

@@ -13,8 +13,6 @@ namespace meshgate::dataplane {
 
 namespace {
 
-constexpr uint32_t snat_first_port = 1024;
-
 uint8_t tcp_flags(const PacketView& v) { return reinterpret_cast<const rte_tcp_hdr*>(v.at(v.l4))->tcp_flags; }
 
 // The TCP state a segment moves its flow to; `from_client` tells the direction.
@@ -63,29 +61,29 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     back.source_port = target.port != 0 ? target.port : vip.target_port;
     back.protocol = tuple.protocol;
     back.family = tuple.family;
-    // This worker owns the SNAT ports p with p % count == id, so replies can be steered to it.
-    const uint32_t count = setup_.count;
-    const uint32_t first = snat_first_port + (setup_.id + count - snat_first_port % count) % count;
-    const uint32_t span = (65536 - first + count - 1) / count;
+    const uint32_t count = setup_.count, first = snat_ports_.first, span = snat_ports_.span;
     bool found = false;
+    uint32_t back_hash = 0;
     for (int attempt = 0; attempt < 64 && !found; ++attempt) {
         snat_cursor_ = snat_cursor_ + 1 >= span ? 0 : snat_cursor_ + 1;
         back.destination_port = rte_cpu_to_be_16(static_cast<uint16_t>(first + snat_cursor_ * count));
-        found = !flows_.contains(back);
+        back_hash = FlowTable::hash(back);
+        found = !flows_.contains(back, back_hash);
     }
     if (!found) {
         refused();
         return drop(m, Drop::snat_exhausted);
     }
 
-    Flow* flow = flows_.insert(tuple, back);
+    const uint32_t forward_hash = FlowTable::hash(tuple);
+    Flow* flow = flows_.insert(tuple, forward_hash, back, back_hash);
     if (!flow) {
         // Full: sweep harder for idle flows once, then refuse. Live flows are never evicted.
         flows_.expire(now, 4096, timeout_cycles_, [this](Flow& f) {
             setup_.counters->expired_flows.add();
             release_flow(f);
         });
-        flow = flows_.insert(tuple, back);
+        flow = flows_.insert(tuple, forward_hash, back, back_hash);
         if (!flow) {
             refused();
             return drop(m, Drop::flow_table_full);
