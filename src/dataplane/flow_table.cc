@@ -115,8 +115,10 @@ Flow* FlowTable::insert(const FlowTuple& forward, uint32_t forward_hash, const F
     if (free_.empty()) return nullptr;
     const uint32_t slot = free_.back();
     free_.pop_back();
+    // A copy of a blank record: cheaper than value-initializing a temporary and assigning it.
+    static const Flow blank{};
     Flow& flow = flows_[slot];
-    flow = Flow{};
+    std::memcpy(&flow, &blank, sizeof flow);
     flow.forward = forward;
     flow.reverse = reverse;
     flow.in_use = true;

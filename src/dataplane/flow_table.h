@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <rte_byteorder.h>
@@ -82,6 +83,8 @@ struct Flow {
     FlowState state = FlowState::udp;
     bool in_use = false;
 };
+
+static_assert(std::is_trivially_copyable_v<Flow>, "FlowTable::insert copies a blank record bytewise");
 
 // A worker's flow table: bounded, owned by one lcore, no locks. Both tuples of a flow lead
 // to the same record. When full, new flows are refused (existing flows are never evicted);

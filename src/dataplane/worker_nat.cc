@@ -38,7 +38,7 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     const uint32_t id = vip.table->pick(hash);
     auto& c = *setup_.counters;
     auto refused = [&] {
-        if (vip.service < c.services.size()) c.services[vip.service].refused.add();
+        if (vip.service < service_counters_.size()) service_counters_[vip.service].refused.add();
     };
     if (id == lb::SelectionTable::no_endpoint) {
         refused();
@@ -108,22 +108,21 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
 
     c.new_flows.add();
     c.active_flows.add();
-    if (id < c.endpoints.size()) {
-        c.endpoints[id].new_flows.add();
-        c.endpoints[id].active_flows.add();
+    if (id < endpoint_counters_.size()) {
+        endpoint_counters_[id].new_flows.add();
+        endpoint_counters_[id].active_flows.add();
     }
-    if (vip.service < c.services.size()) {
-        c.services[vip.service].new_flows.add();
-        c.services[vip.service].active_flows.add();
+    if (vip.service < service_counters_.size()) {
+        service_counters_[vip.service].new_flows.add();
+        service_counters_[vip.service].active_flows.add();
     }
     forward(m, v, *flow, s, now);
 }
 
 void Worker::release_flow(Flow& flow) {
-    auto& c = *setup_.counters;
-    c.active_flows.sub();
-    if (flow.endpoint < c.endpoints.size()) c.endpoints[flow.endpoint].active_flows.sub();
-    if (flow.service < c.services.size()) c.services[flow.service].active_flows.sub();
+    setup_.counters->active_flows.sub();
+    if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
+    if (flow.service < service_counters_.size()) service_counters_[flow.service].active_flows.sub();
 }
 
 bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
@@ -149,11 +148,10 @@ Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
     const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.reverse.family, flow.reverse.source),
                                                  flow.reverse.source_port)
                             : lb::SelectionTable::no_endpoint;
-    auto& c = *setup_.counters;
     if (id != lb::SelectionTable::no_endpoint) {
         // Same endpoint, perhaps under a new index: move its active-flow count along.
-        if (flow.endpoint < c.endpoints.size()) c.endpoints[flow.endpoint].active_flows.sub();
-        if (id < c.endpoints.size()) c.endpoints[id].active_flows.add();
+        if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
+        if (id < endpoint_counters_.size()) endpoint_counters_[id].active_flows.add();
         flow.endpoint = id;
         flow.service = vip->service;
         flow.snapshot_generation = s.generation;
