@@ -1,7 +1,6 @@
 #include "dataplane/flow_table.h"
 
 #include <rte_common.h>
-#include <rte_hash.h>  // RTE_HASH_LOOKUP_BULK_MAX
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
@@ -57,7 +56,7 @@ void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uin
     // Stage 1: every home bucket on its way into the cache.
     for (uint32_t i = 0; i < n; ++i) rte_prefetch0(&buckets_[hashes[i] & mask_]);
     // Stage 2: the first signature match in the home bucket, its record on its way.
-    uint32_t candidate[RTE_HASH_LOOKUP_BULK_MAX];
+    uint32_t candidate[max_bulk];
     for (uint32_t i = 0; i < n; ++i) {
         const Bucket& bucket = buckets_[hashes[i] & mask_];
         const uint32_t signature = signature_of(hashes[i]);

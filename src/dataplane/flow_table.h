@@ -108,7 +108,8 @@ public:
 
     Flow* lookup(const FlowTuple& tuple, Direction& direction) const { return lookup(tuple, hash(tuple), direction); }
     Flow* lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const;
-    // Looks up n ≤ 32 tuples with their hash() at once (flows[i] is nullptr for a miss) and
+    static constexpr uint32_t max_bulk = 64;
+    // Looks up n ≤ max_bulk tuples with their hash() at once (flows[i] is nullptr for a miss) and
     // prefetches the records found. Until removals() changes, a record found stays valid.
     void lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows, Direction* directions) const;
     // Counts every remove.

@@ -71,6 +71,8 @@ void Worker::poll_once() {
 
 // In stages: parse every packet; look the TCP/UDP ones up in the flow table together (one
 // bulk lookup, flow records prefetched); then act on each, in arrival order per flow.
+static_assert(Worker::burst_size <= FlowTable::max_bulk, "one bulk lookup per burst");
+
 void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival) {
     auto& c = *setup_.counters;
     PacketView views[burst];

@@ -56,9 +56,10 @@ public:
     // One pass of the loop (tests drive it directly).
     void poll_once();
     const FlowTable& flows() const { return flows_; }
+    static constexpr uint16_t burst_size = 32;
 
 private:
-    static constexpr uint16_t burst = 32;
+    static constexpr uint16_t burst = burst_size;
     static constexpr uint16_t no_queue = UINT16_MAX;
     struct TxBuffer {
         uint16_t count = 0;

@@ -15,6 +15,14 @@
 
 namespace meshgate::dataplane {
 
+namespace {
+
+// ARP/ND answers to a VIP or SNAT address that is not also the node's answer meshgate's own
+// requests (the control thread asks from a SNAT address): the kernel never asked.
+bool answers_meshgate(uint8_t roles) { return (roles & (role_snat | role_vip)) != 0 && (roles & role_node) == 0; }
+
+}  // namespace
+
 void Worker::handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s) {
     const auto* arp = reinterpret_cast<const rte_arp_hdr*>(v.at(v.l3));
     const auto& d = arp->arp_data;
@@ -27,16 +35,17 @@ void Worker::handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s) {
         post(e);
     }
     const bool request = arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-    if (request && s.lb->roles(AddressKey::from(4, reinterpret_cast<const uint8_t*>(&d.arp_tip))) != 0) {
+    const uint8_t roles = s.lb->roles(AddressKey::from(4, reinterpret_cast<const uint8_t*>(&d.arp_tip)));
+    if (request && roles != 0) {
         make_arp_reply(v, port_mac_[m->port].addr_bytes);
         setup_.counters->arp_replies.add();
         return send(m, m->port);
     }
-    if (request) {  // for somebody else: not ours to answer, not an error
+    if (request || answers_meshgate(roles)) {  // for somebody else, or learnt above: done
         rte_pktmbuf_free(m);
         return;
     }
-    to_exception_path(m);  // replies: the kernel may have asked too
+    to_exception_path(m);  // replies to the node: the kernel asked
 }
 
 void Worker::handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off) {
@@ -76,8 +85,8 @@ void Worker::handle_neighbour_discovery(rte_mbuf* m, PacketView& v, const Snapsh
         setup_.counters->nd_advertisements.add();
         return send(m, m->port);
     }
-    if (type == nd_solicitation) {  // for somebody else
-        rte_pktmbuf_free(m);
+    if (type == nd_solicitation || answers_meshgate(s.lb->roles(AddressKey::from(6, v.destination_address())))) {
+        rte_pktmbuf_free(m);  // for somebody else, or an answer to meshgate, learnt above
         return;
     }
     to_exception_path(m);

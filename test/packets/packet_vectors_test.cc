@@ -540,6 +540,21 @@ TEST(NeighbourDiscovery, TheControlThreadsSolicitationIsWellFormed) {
                        {0x02, 0, 0, 0, 0, 0x01}));
 }
 
+TEST(Arp, AnswersToMeshgatesRequestsAreLearntNotPassedOn) {
+    DataplaneBench b(bench_config());
+    const Mac endpoint{0x02, 0, 0, 0, 0, 0x44};
+    // The control thread asks from the SNAT address: the answer is meshgate's alone.
+    auto [c, e] = b.exchange(b.backend(), arp_frame(2, endpoint, "10.1.0.44", "10.1.0.3", b.backend().mac));
+    EXPECT_TRUE(c.empty() && e.empty());
+    EXPECT_EQ(b.drops(Drop::exception_unavailable), 0u) << "not the kernel's: nothing to pass on";
+    auto events = b.events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].address.to_address().to_string(), "10.1.0.44");
+    // An answer to the node's address is the kernel's (the bench has no exception tap: counted).
+    b.exchange(b.backend(), arp_frame(2, endpoint, "10.1.0.44", "10.1.0.2", b.backend().mac));
+    EXPECT_EQ(b.drops(Drop::exception_unavailable), 1u);
+}
+
 TEST(Arp, RequestsForOtherAddressesAreNotAnswered) {
     DataplaneBench b(bench_config());
     auto [c, e] = b.exchange(b.client(), arp_frame(1, {2, 0, 0, 0, 0, 0x77}, "10.0.0.9", "10.0.0.50"));
