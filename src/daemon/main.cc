@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
             dataplane::WorkerSetup s;
             s.id = w;
             s.count = workers;
-            for (const auto& a : rx[w]) s.rx.push_back({a.port, a.queue, a.steer});
+            s.rx = rx[w];
             s.tx = tx;
             s.flow_capacity = flow_capacity;
             s.timeouts = timeouts;

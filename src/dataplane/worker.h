@@ -14,6 +14,7 @@
 #include "dataplane/events.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/packet.h"
+#include "dataplane/queue_layout.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tx_inbox.h"
 
@@ -23,11 +24,8 @@ struct rte_rcu_qsbr;
 
 namespace meshgate::dataplane {
 
-struct RxQueue {
-    uint16_t port = 0;
-    uint16_t queue = 0;
-    bool steer = false;  // the port has fewer rx queues than workers: spread by flow (queue_layout.h)
-};
+// A (port, rx queue) a worker polls, and whether it must steer what it reads (queue_layout.h).
+using RxQueue = RxAssignment;
 
 // Everything a worker is given; it owns none of it but its flow table.
 struct WorkerSetup {

@@ -135,7 +135,7 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         s.id = w;
         s.count = workers;
         if (queues.daemon_layout) {
-            for (const auto& a : assigned[w]) s.rx.push_back({a.port, a.queue, a.steer});
+            s.rx = assigned[w];
         } else if (workers == 1) {
             for (const auto& p : ports_) s.rx.push_back({p.id, 0, false});
         } else if (w < ports_.size()) {
