@@ -79,6 +79,8 @@ class Lab:
         self.config_path = os.path.join(self.workdir, "meshgate.toml")
         self.stats_path = os.path.join(self.workdir, "stats.json")
         self.daemon_log = os.path.join(self.workdir, "meshgated.log")
+        self.admin_socket = os.path.join(self.workdir, "admin.sock")
+        self.server_of = {}  # endpoint name → its who_server process
 
     # --- names
     def ns(self, role):
@@ -121,13 +123,8 @@ class Lab:
             self._address(ens, "eth0", self.endpoint_address(e), e.address6)
             if self.routed:
                 sh("ip", "route", "add", "default", "via", "10.30.0.1", ns=ens)
-            if not self.servers:
-                continue
-            with open(os.path.join(self.workdir, f"server-{e.name}.log"), "w") as log:
-                p = subprocess.Popen(["ip", "netns", "exec", ens, PYTHON, os.path.join(HERE, "who_server.py"),
-                                      "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
-                                     stdout=log, stderr=subprocess.STDOUT)
-            self.processes.append(p)
+            if self.servers:
+                self.start_server(e)
         if self.arms == 1:  # the client joins the endpoints' segment
             self._veth(backend, f"{self.prefix}cl", self.ns("c"), "eth0", bridge=True)
         if self.port_type != "tap":
@@ -139,6 +136,38 @@ class Lab:
             self.wire_taps()
         self.configure_client()
         self.wait_ready()
+
+    def start_server(self, e):
+        """The who_server of endpoint `e` (again, after kill_server)."""
+        ens = self.ns(f"e{self.endpoints.index(e)}")
+        with open(os.path.join(self.workdir, f"server-{e.name}.log"), "a") as log:
+            p = subprocess.Popen(["ip", "netns", "exec", ens, PYTHON, os.path.join(HERE, "who_server.py"),
+                                  "--name", e.name, "--port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
+                                 stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(p)
+        self.server_of[e.name] = p
+
+    def kill_server(self, e):
+        """Kills endpoint `e`'s server process: its host stays up and answers SYNs with RSTs."""
+        p = self.server_of.pop(e.name)
+        p.kill()
+        p.wait()
+        # `ip netns exec` has exec'd the server, so this was its PID; make sure the port is free.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            out = sh("ss", "-Htln", f"sport = :{self.tcp_port}", ns=self.ns(f"e{self.endpoints.index(e)}"), check=False).stdout
+            if not out.strip():
+                return
+            time.sleep(0.05)
+
+    def ctl(self, *args, check=True, json_output=True):
+        """meshgatectl against this lab's daemon; its JSON result (or the CompletedProcess)."""
+        meshgatectl = os.path.join(self.build_dir, "src", "cli", "meshgatectl")
+        p = subprocess.run([meshgatectl, "--socket", self.admin_socket, *(["--json"] if json_output else []), *map(str, args)],
+                           capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"meshgatectl {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
+        return json.loads(p.stdout) if (json_output and p.returncode == 0) else p
 
     def endpoint_address(self, e):
         """Behind the router, 10.20.0.x becomes 10.30.0.x."""
@@ -218,6 +247,7 @@ class Lab:
         lines = [
             "[node]", 'name = "gw-1"', 'cluster = "cluster-1"', 'network = "net-1"', 'region = "us-east"',
             'zone = "us-east-1a"', "",
+            "[admin]", f'socket = "{self.admin_socket}"', "",
             "[lb]", "maglev_table_size = 65537", "",
             "[dataplane]", f'lcores = "{self.lcores}"', "memory_mb = 512", "hugepages = false",
             "flow_table_size = 65536", 'eal_args = ["--log-level=*:warning"]', "",

@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <string>
 
-#include "lb/service_scope.h"
-
 namespace meshgate::cli {
 
 namespace {
+
+using nlohmann::json;
 
 std::string printf_string(const char* format, auto... args) {
     char buf[512];
@@ -15,67 +15,70 @@ std::string printf_string(const char* format, auto... args) {
     return buf;
 }
 
-std::string locality_text(const Config& config, const Endpoint& e) {
-    const auto& l = e.locality;
-    std::string text = (l.network.empty() ? "-" : l.network) + "/" + (l.region.empty() ? "-" : l.region) + "/" +
-                       (l.zone.empty() ? "-" : l.zone);
-    if (!l.node.empty()) text += "/" + l.node;
-    const auto cluster = lb::endpoint_cluster(e, config.node);
-    if (cluster != config.node.cluster) text += " (" + cluster + ")";
+std::string or_dash(const json& j, const char* key) {
+    const auto v = j.value(key, std::string());
+    return v.empty() ? "-" : v;
+}
+
+std::string locality_text(const json& node, const json& e) {
+    std::string text = or_dash(e, "network") + "/" + or_dash(e, "region") + "/" + or_dash(e, "zone");
+    if (!e.value("node", std::string()).empty()) text += "/" + e.value("node", std::string());
+    const auto cluster = e.value("cluster", std::string());
+    if (cluster != node.value("cluster", std::string())) text += " (" + cluster + ")";
     return text;
 }
 
-void print_hop(std::ostream& out, const Config& config, const lb::HopPlan& hop, const control::FlowCounts* flows) {
-    out << "  " << lb::to_string(hop.hop) << " hop -> " << hop.target << ": " << hop.mode.name << " (from "
-        << lb::to_string(hop.mode.source) << ": " << hop.mode.reason << "), spillover "
-        << (hop.spillover == Spillover::graded ? "graded" : "strict") << (hop.total_panic ? ", TOTAL PANIC" : "")
-        << "\n";
-    for (const auto& level : hop.levels) {
-        out << printf_string("    P%-2u load %3u%%%s  %s\n", level.priority, level.load_percent,
-                             level.panic ? " PANIC" : "", level.why.c_str());
-        for (const auto& pe : level.endpoints) {
-            const auto& e = config.endpoints[pe.id];
-            std::string state = pe.healthy ? "healthy" : "UNHEALTHY";
-            if (!pe.health_reason.empty()) state += " (" + pe.health_reason + ")";
+void print_hop(std::ostream& out, const json& node, const json& hop, const json* flows) {
+    out << "  " << hop["hop"].get<std::string>() << " hop -> " << hop["target"].get<std::string>() << ": "
+        << hop["mode"].get<std::string>() << " (from " << hop["mode_source"].get<std::string>() << ": "
+        << hop["reason"].get<std::string>() << "), spillover " << hop["spillover"].get<std::string>()
+        << (hop.value("total_panic", false) ? ", TOTAL PANIC" : "") << "\n";
+    for (const auto& level : hop["levels"]) {
+        out << printf_string("    P%-2u load %3u%%%s  %s\n", level["priority"].get<unsigned>(), level["load_percent"].get<unsigned>(),
+                             level.value("panic", false) ? " PANIC" : "", level.value("why", std::string()).c_str());
+        for (const auto& e : level["endpoints"]) {
+            std::string state = e["healthy"].get<bool>() ? "healthy" : "UNHEALTHY";
+            if (e.contains("health_reason")) state += " (" + e["health_reason"].get<std::string>() + ")";
+            const auto key = e["key"].get<std::string>();
             std::string flow_text;
             if (flows) {
-                auto it = flows->per_endpoint.find(pe.key);
-                flow_text = printf_string("  flows %llu", static_cast<unsigned long long>(
-                                                              it == flows->per_endpoint.end() ? 0 : it->second));
+                const auto& per = (*flows)["per_endpoint"];
+                flow_text = printf_string("  flows %llu", static_cast<unsigned long long>(per.value(key, uint64_t{0})));
             }
-            out << printf_string("        %-24s w%-4u share %6.2f%%  %-28s %s%s\n", pe.key.c_str(), pe.weight,
-                                 pe.share_percent, locality_text(config, e).c_str(), state.c_str(), flow_text.c_str());
+            out << printf_string("        %-24s w%-4u share %6.2f%%  %-28s %s%s\n", key.c_str(), e["weight"].get<unsigned>(),
+                                 e["share_percent"].get<double>(), locality_text(node, e).c_str(), state.c_str(), flow_text.c_str());
         }
     }
-    for (const auto& x : hop.excluded) out << "    not eligible: " << x.key << " - " << x.reason << "\n";
+    for (const auto& x : hop["excluded"]) {
+        out << "    not eligible: " << x["key"].get<std::string>() << " - " << x["reason"].get<std::string>() << "\n";
+    }
     if (flows) {
-        out << printf_string("    flows: %llu synthetic, %llu refused\n", static_cast<unsigned long long>(flows->total),
-                             static_cast<unsigned long long>(flows->refused));
+        out << printf_string("    flows: %llu synthetic, %llu refused\n", static_cast<unsigned long long>((*flows)["total"].get<uint64_t>()),
+                             static_cast<unsigned long long>((*flows)["refused"].get<uint64_t>()));
     }
 }
 
 }  // namespace
 
-void print_plan(std::ostream& out, const Config& config, const lb::Plan& plan,
-                const std::map<uint32_t, control::FlowCounts>* flows) {
-    const auto& n = config.node;
-    out << "node " << n.name << ": cluster " << (n.cluster.empty() ? "-" : n.cluster) << ", network "
-        << (n.network.empty() ? "-" : n.network) << ", region " << (n.region.empty() ? "-" : n.region) << ", zone "
-        << (n.zone.empty() ? "-" : n.zone) << "\n";
-    for (const auto& sp : plan.services) {
-        out << "\n" << sp.service;
-        if (sp.scope.scope != lb::ServiceScope::unset) out << " [scope " << lb::to_string(sp.scope.scope) << "]";
+void print_plan(std::ostream& out, const json& plan) {
+    const auto& n = plan["node"];
+    out << "node " << n.value("name", std::string()) << ": cluster " << or_dash(n, "cluster") << ", network " << or_dash(n, "network")
+        << ", region " << or_dash(n, "region") << ", zone " << or_dash(n, "zone");
+    if (plan.contains("generation")) out << " (live, snapshot " << plan["generation"].get<uint64_t>() << ")";
+    out << "\n";
+    for (const auto& sp : plan["services"]) {
+        out << "\n" << sp["service"].get<std::string>();
+        if (sp.value("scope", std::string("unset")) != "unset") out << " [scope " << sp["scope"].get<std::string>() << "]";
         out << "  (";
-        for (size_t i = 0; i < sp.hostnames.size(); ++i) out << (i ? ", " : "") << sp.hostnames[i];
+        const auto& hostnames = sp["hostnames"];
+        for (size_t i = 0; i < hostnames.size(); ++i) out << (i ? ", " : "") << hostnames[i].get<std::string>();
         out << ")\n";
-        const control::FlowCounts* service_flows = nullptr;
-        if (flows) {
-            if (auto it = flows->find(sp.service_index); it != flows->end()) service_flows = &it->second;
-        }
-        for (size_t h = 0; h < sp.hops.size(); ++h) print_hop(out, config, sp.hops[h], h == 0 ? service_flows : nullptr);
-        for (const auto& w : sp.warnings) out << "  warning: " << w << "\n";
+        const json* flows = sp.contains("flows") ? &sp["flows"] : nullptr;
+        const auto& hops = sp["hops"];
+        for (size_t h = 0; h < hops.size(); ++h) print_hop(out, n, hops[h], h == 0 ? flows : nullptr);
+        for (const auto& w : sp["warnings"]) out << "  warning: " << w.get<std::string>() << "\n";
     }
-    for (const auto& w : plan.warnings) out << "\nwarning: " << w << "\n";
+    for (const auto& w : plan["warnings"]) out << "\nwarning: " << w.get<std::string>() << "\n";
 }
 
 }  // namespace meshgate::cli

@@ -1,16 +1,13 @@
 #pragma once
 
-#include <map>
 #include <ostream>
 
-#include "control/flow_simulation.h"
-#include "core/config.h"
-#include "lb/planner.h"
+#include <nlohmann/json.hpp>
 
 namespace meshgate::cli {
 
-// The readable form of a plan: levels, loads, shares, which setting won and why, warnings.
-void print_plan(std::ostream& out, const Config& config, const lb::Plan& plan,
-                const std::map<uint32_t, control::FlowCounts>* flows);
+// The readable form of a `plan --json` document (offline or a daemon's live plan): levels,
+// loads, shares, which setting won and why, warnings.
+void print_plan(std::ostream& out, const nlohmann::json& plan);
 
 }  // namespace meshgate::cli

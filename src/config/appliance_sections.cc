@@ -51,6 +51,11 @@ void read_admin(TableReader& root, Config& config, Diagnostics& diagnostics) {
         if (!octal) r.error(*r.find("socket_mode"), "socket_mode", "expected an octal file mode such as \"0660\", found \"" + *v + "\"");
         else config.admin.socket_mode = mode;
     }
+    if (auto v = r.string("socket_group")) config.admin.socket_group = *v;
+    if (auto v = r.string("metrics_listen"); v && !v->empty()) {
+        if (auto address = SocketAddress::parse(*v)) config.admin.metrics_listen = *address;
+        else r.error(*r.find("metrics_listen"), "metrics_listen", "expected ADDRESS:PORT such as \"127.0.0.1:15020\", found \"" + *v + "\"");
+    }
     r.finish();
 }
 

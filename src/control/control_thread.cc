@@ -2,14 +2,12 @@
 
 #include <rte_ring.h>
 
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "config/load_config.h"
 #include "control/stats.h"
-#include "lb/planner.h"
 
 namespace meshgate::control {
 
@@ -20,33 +18,71 @@ uint64_t monotonic_ns() {
                                      std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
+uint64_t microseconds(std::chrono::steady_clock::duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
 }  // namespace
 
-ControlThread::ControlThread(ControlSetup setup) : setup_(std::move(setup)) {}
+ControlThread::ControlThread(ControlSetup setup, Config config) : setup_(std::move(setup)), live_(std::move(config)) {
+    update_steering();
+    publish();
+    const auto& admin = live_.config().admin;
+    listener_ = std::make_unique<UnixListener>(admin.socket, static_cast<mode_t>(admin.socket_mode), admin.socket_group);
+    admin_ = std::make_unique<AdminServer>(listener_->fd(), [this](std::string_view request) {
+        auto reply = handle_admin_request(request, *this);
+        admin_errors_ += !reply.ok;
+        return reply;
+    });
+    std::cerr << "meshgated: admin socket " << admin.socket << "\n";
+}
 
-void ControlThread::publish(std::shared_ptr<const dataplane::LbState> lb) {
+void ControlThread::update_steering() {
+    if (!setup_.steering) return;
+    // What the XDP programs send to meshgated: every VIP and SNAT address.
+    std::vector<IpAddress> owned;
+    const auto& config = live_.config();
+    for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
+    for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
+    for (auto& maps : *setup_.steering) maps.update(owned);
+}
+
+void ControlThread::publish() {
+    const auto begin = std::chrono::steady_clock::now();
+    const auto replan = live_.take_replan();
+    const dataplane::LbState* previous = generation_ ? setup_.publisher->latest().lb.get() : nullptr;
+    auto lb = std::make_shared<const dataplane::LbState>(live_.config(), setup_.ports, live_.health(), previous, &replan);
     auto next = std::make_unique<dataplane::Snapshot>();
     next->generation = ++generation_;
     next->lb = std::move(lb);
     next->neighbours = setup_.resolver->table(generation_);
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
-    setup_.publisher->publish(std::move(next));
+    const uint64_t token = setup_.publisher->publish(std::move(next));
+    rebuild_latency_.record(microseconds(std::chrono::steady_clock::now() - begin));
+    in_flight_.push_back({generation_, token, batch_started_});
+    batch_started_.reset();
 }
 
-void ControlThread::publish_config(Config config) {
-    const auto health = lb::declared_health(config);
-    auto plan = lb::build_plan(config, health);
-    const size_t services = config.services.size(), endpoints = config.endpoints.size();
-    if (setup_.steering) {
-        // What the XDP programs send to meshgated: every VIP and SNAT address.
-        std::vector<IpAddress> owned;
-        for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
-        for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
-        for (auto& maps : *setup_.steering) maps.update(owned);
+// New neighbours only: the load-balancing state is shared with the running snapshot.
+void ControlThread::publish_neighbours() {
+    const auto& running = setup_.publisher->latest();
+    auto next = std::make_unique<dataplane::Snapshot>();
+    next->generation = ++generation_;
+    next->lb = running.lb;
+    next->neighbours = setup_.resolver->table(generation_);
+    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    const uint64_t token = setup_.publisher->publish(std::move(next));
+    in_flight_.push_back({generation_, token, std::nullopt});
+}
+
+void ControlThread::track_visibility() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!in_flight_.empty() && setup_.publisher->visible(in_flight_.front().token)) {
+        const auto& done = in_flight_.front();
+        visible_generation_ = done.generation;
+        if (done.first_update) update_latency_.record(microseconds(now - *done.first_update));
+        in_flight_.pop_front();
     }
-    publish(std::make_shared<const dataplane::LbState>(std::move(config), std::move(plan), setup_.ports, health));
-    std::cerr << "meshgated: snapshot " << generation_ << " published (" << services << " services, " << endpoints
-              << " endpoints)\n";
 }
 
 void ControlThread::drain_events() {
@@ -55,33 +91,25 @@ void ControlThread::drain_events() {
     for (auto* ring : setup_.events) {
         while (rte_ring_sc_dequeue_elem(ring, &e, sizeof e) == 0) changed = setup_.resolver->learn(e) || changed;
     }
-    if (changed) publish(setup_.publisher->latest().lb);
+    if (changed && !live_.dirty()) publish_neighbours();
 }
 
-void ControlThread::reload() {
-    auto loaded = config::load_config_file(setup_.config_path);
-    if (!loaded.config) {
-        std::cerr << "meshgated: reload of " << setup_.config_path << " failed; keeping snapshot " << generation_ << ":\n";
-        for (const auto& d : loaded.diagnostics.errors()) std::cerr << "  " << d.to_string() << "\n";
-        return;
+void ControlThread::reload_on_signal() {
+    try {
+        const auto result = reload(false);
+        next_generation();  // the reload is a batch of its own
+        std::cerr << "meshgated: reload: " << result.dump() << "\n";
+    } catch (const AdminError& e) {
+        std::cerr << "meshgated: " << e.message << "\n";
     }
-    const auto& running = setup_.publisher->latest().lb->config();
-    if (loaded.config->dataplane.ports.size() != running.dataplane.ports.size()) {
-        std::cerr << "meshgated: reload: [[dataplane.port]] changes need a restart; applying the rest\n";
-    }
-    loaded.config->dataplane = running.dataplane;
-    publish_config(std::move(*loaded.config));
 }
 
-void ControlThread::write_stats() const {
+void ControlThread::write_stats() {
     if (setup_.stats_file.empty()) return;
-    auto doc = collect_stats(setup_.counters, setup_.publisher->latest().lb->config());
-    doc["generation"] = generation_;
-    doc["neighbours"] = setup_.resolver->known();
     const auto tmp = setup_.stats_file + ".tmp";
     {
         std::ofstream out(tmp);
-        out << doc.dump(2) << "\n";
+        out << stats().dump(2) << "\n";
     }
     std::rename(tmp.c_str(), setup_.stats_file.c_str());
 }
@@ -89,16 +117,20 @@ void ControlThread::write_stats() const {
 void ControlThread::run() {
     auto last_stats = std::chrono::steady_clock::now();
     while (!setup_.signals->stop.load()) {
-        if (setup_.signals->reload.exchange(false)) reload();
+        if (setup_.signals->reload.exchange(false)) reload_on_signal();
         drain_events();
+        track_visibility();
+        admin_->poll(visible_generation_);
+        if (live_.dirty()) publish();  // everything this round changed, as one snapshot
         setup_.resolver->solicit(*setup_.publisher->latest().lb, monotonic_ns());
         setup_.publisher->reclaim();
         if (std::chrono::steady_clock::now() - last_stats > std::chrono::seconds(1)) {
             write_stats();
             last_stats = std::chrono::steady_clock::now();
         }
-        // Sleep only when idle: the kernel's traffic waits at most one round.
-        if (dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) == 0) {
+        // Sleep only when idle: the kernel's traffic and waiting replies wait at most one round.
+        const bool waiting = !in_flight_.empty();
+        if (dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) == 0 && !waiting) {
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }

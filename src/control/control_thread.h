@@ -1,11 +1,19 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "control/admin_commands.h"
+#include "control/admin_server.h"
+#include "control/latency_histogram.h"
+#include "control/live_state.h"
 #include "control/neighbour_resolver.h"
+#include "control/unix_listener.h"
 #include "dataplane/counters.h"
 #include "dataplane/exception_path.h"
 #include "dataplane/snapshot_publisher.h"
@@ -28,6 +36,7 @@ struct ControlSetup {
     NeighbourResolver* resolver = nullptr;
     std::vector<rte_ring*> events;  // one per worker
     std::vector<dataplane::PortInfo> ports;
+    std::vector<std::string> port_descriptions;  // one line per port: name, queues, workers
     std::vector<dataplane::ExceptionPort> exception_ports;
     dataplane::TxInboxes tx;  // the control thread sends through the workers
     std::vector<dataplane::SteeringMaps>* steering = nullptr;  // AF_XDP ports' owned addresses
@@ -35,26 +44,55 @@ struct ControlSetup {
     ControlSignals* signals = nullptr;
 };
 
-// The slow path on the main lcore: consumes worker events, resolves neighbours, carries the
-// kernel's packets from the exception taps to the wire, reloads the
-// configuration on SIGHUP (keeping the running one if the file is bad), publishes snapshots
-// and frees old ones after their grace period. Sleeps between rounds: it is not a poller.
-class ControlThread {
+// The slow path on the main lcore. Each round it serves the admin socket, applies what
+// changed (admin updates, reloads, neighbours learnt) as one batch, publishes one snapshot
+// for it, tracks when every worker sees it, carries the kernel's packets from the exception
+// taps to the wire, and frees old snapshots after their grace period. Sleeps between idle
+// rounds: it is not a poller.
+class ControlThread : private AdminContext {
 public:
-    explicit ControlThread(ControlSetup setup);
+    // Plans `config`, publishes its snapshot and opens the admin socket.
+    ControlThread(ControlSetup setup, Config config);
     void run();
 
-    // Builds and publishes the snapshot of `config` (plan, tables, routes) with the known neighbours.
-    void publish_config(Config config);
+    const Config& live_config() const { return live_.config(); }
+    // Update-to-visible latency of each batch, in µs.
+    const LatencyHistogram& update_latency() const { return update_latency_; }
 
 private:
+    void publish();  // the live state's changes since the last publish
+    void publish_neighbours();
+    void track_visibility();
     void drain_events();
-    void reload();
-    void publish(std::shared_ptr<const dataplane::LbState> lb);
-    void write_stats() const;
+    void reload_on_signal();
+    void update_steering();
+    void write_stats();
+
+    // AdminContext (control_admin.cc)
+    LiveState& live() override { return live_; }
+    uint64_t next_generation() override;
+    nlohmann::json status() override;
+    nlohmann::json plan(const std::optional<std::string>& service) override;
+    nlohmann::json endpoint_runtime(uint32_t slot) override;
+    nlohmann::json stats() override;
+    std::string prometheus() override;
+    nlohmann::json reload(bool discard_admin) override;
 
     ControlSetup setup_;
+    LiveState live_;
     uint64_t generation_ = 0;
+    uint64_t visible_generation_ = 0;
+    struct InFlight {
+        uint64_t generation, token;
+        std::optional<std::chrono::steady_clock::time_point> first_update;
+    };
+    std::deque<InFlight> in_flight_;  // published, not yet seen by every worker
+    std::optional<std::chrono::steady_clock::time_point> batch_started_;  // first update not yet published
+    LatencyHistogram update_latency_, rebuild_latency_;
+    uint64_t admin_errors_ = 0;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::unique_ptr<UnixListener> listener_;
+    std::unique_ptr<AdminServer> admin_;
 };
 
 }  // namespace meshgate::control

@@ -64,10 +64,18 @@ json flows_json(const FlowCounts& counts) {
 }  // namespace
 
 json plan_to_json(const Config& config, const lb::Plan& plan, const std::map<uint32_t, FlowCounts>* flows) {
+    std::vector<const lb::ServicePlan*> services;
+    for (const auto& sp : plan.services) services.push_back(&sp);
+    return plan_to_json(config, services, plan.warnings, flows);
+}
+
+json plan_to_json(const Config& config, const std::vector<const lb::ServicePlan*>& plans,
+                  const std::vector<std::string>& warnings, const std::map<uint32_t, FlowCounts>* flows) {
     const auto& n = config.node;
     json services = json::array();
     FlowCounts all;
-    for (const auto& sp : plan.services) {
+    for (const auto* plan : plans) {
+        const auto& sp = *plan;
         json hops = json::array();
         for (const auto& hop : sp.hops) hops.push_back(hop_json(config, hop));
         json s = {{"service", sp.service},
@@ -88,7 +96,7 @@ json plan_to_json(const Config& config, const lb::Plan& plan, const std::map<uin
     json doc = {{"node", {{"name", n.name}, {"network", n.network}, {"region", n.region}, {"zone", n.zone},
                           {"subzone", n.subzone}, {"cluster", n.cluster}}},
                 {"services", std::move(services)},
-                {"warnings", plan.warnings}};
+                {"warnings", warnings}};
     if (flows) doc["flows"] = flows_json(all);
     return doc;
 }

@@ -13,5 +13,8 @@ namespace meshgate::control {
 // The `plan --json` document of interfaces.md. `flows`, when given, is per service index.
 nlohmann::json plan_to_json(const Config& config, const lb::Plan& plan,
                             const std::map<uint32_t, FlowCounts>* flows = nullptr);
+// The same for plans held elsewhere (a live snapshot's).
+nlohmann::json plan_to_json(const Config& config, const std::vector<const lb::ServicePlan*>& services,
+                            const std::vector<std::string>& warnings, const std::map<uint32_t, FlowCounts>* flows = nullptr);
 
 }  // namespace meshgate::control

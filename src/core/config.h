@@ -32,6 +32,8 @@ struct NodeConfig {
 struct AdminConfig {
     std::string socket = "/run/meshgate/admin.sock";
     uint32_t socket_mode = 0660;
+    std::string socket_group;                     // empty: the daemon's group
+    std::optional<SocketAddress> metrics_listen;  // GET /metrics, /healthz, /readyz
 };
 
 enum class Spillover : uint8_t { graded, strict };

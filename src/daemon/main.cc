@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
         // Rings between threads: handoff (packets to the worker that owns their flow), tx
         // inboxes (frames to send for a thread without a queue there), events (to the control thread).
         std::vector<rte_ring*> handoff, inboxes, events;
+        // Per-endpoint counters by endpoint slot: room for this many endpoints (config and admin).
+        constexpr size_t max_endpoints = 262144;
         std::vector<std::unique_ptr<dataplane::WorkerCounters>> counters;
         for (uint32_t w = 0; w < workers; ++w) {
             const std::string n = std::to_string(w);
@@ -129,7 +131,7 @@ int main(int argc, char** argv) {
             events.push_back(rte_ring_create_elem(("events" + n).c_str(), sizeof(dataplane::Event), 4096,
                                                   SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
             if (!handoff.back() || !inboxes.back() || !events.back()) throw std::runtime_error("rings: out of memory");
-            counters.push_back(std::make_unique<dataplane::WorkerCounters>(65536, 4096));
+            counters.push_back(std::make_unique<dataplane::WorkerCounters>(max_endpoints, 4096));
         }
         std::vector<uint16_t> tx_queues(RTE_MAX_ETHPORTS, 0);
         for (const auto& p : ports) tx_queues[p.port_id] = p.queues.tx_queues;
@@ -145,15 +147,15 @@ int main(int argc, char** argv) {
         cs.resolver = &resolver;
         cs.events = events;
         cs.ports = dataplane::port_info(config.dataplane, ports);
+        for (const auto& p : ports) cs.port_descriptions.push_back(dataplane::describe(p.name, p.queues, workers));
         cs.exception_ports = exception_ports;
         cs.tx = tx;
         cs.steering = &steering;
         for (auto& c : counters) cs.counters.push_back(c.get());
         cs.signals = &signals;
-        control::ControlThread control(cs);
         const dataplane::FlowTimeouts timeouts = config.dataplane.flow_timeouts;
         const uint32_t flow_capacity = config.dataplane.flow_table_size;
-        control.publish_config(config);
+        control::ControlThread control(cs, std::move(config));
 
         std::vector<std::pair<uint16_t, dataplane::QueueLayout>> layouts;
         for (const auto& p : ports) layouts.emplace_back(p.port_id, p.queues);
@@ -192,7 +194,7 @@ int main(int argc, char** argv) {
 
         std::vector<const dataplane::WorkerCounters*> view;
         for (auto& c : counters) view.push_back(c.get());
-        std::cout << control::collect_stats(view, publisher.latest().lb->config()).dump(2) << "\n";
+        std::cout << control::collect_stats(view, control.live_config()).dump(2) << "\n";
         worker_loops.clear();
         for (const auto& e : exception_ports) {
             rte_eth_dev_stop(e.tap_port);

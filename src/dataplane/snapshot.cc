@@ -55,8 +55,31 @@ const rte_ether_addr* Neighbours::find(uint16_t port, const AddressKey& address)
     return static_cast<const rte_ether_addr*>(data);
 }
 
-LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health)
-    : config_(std::move(config)), plan_(std::move(plan)), ports_(std::move(ports)) {
+namespace {
+
+// A service's plans, per family where its endpoints mix IPv4 and IPv6.
+std::shared_ptr<const ServiceTables> plan_tables(const Config& config, const lb::EndpointIndex& index,
+                                                 const std::vector<lb::EndpointHealth>& health, uint32_t service) {
+    auto tables = std::make_shared<ServiceTables>();
+    tables->plan = lb::plan_service(config, index, health, service);
+    bool has_v4 = false, has_v6 = false;
+    for (uint32_t id : index.of(config.services[service].key())) {
+        const auto& a = config.endpoints[id].address;
+        has_v4 = has_v4 || (a && a->is_v4());
+        has_v6 = has_v6 || (a && !a->is_v4());
+    }
+    if (has_v4 && has_v6) {
+        tables->v4 = lb::plan_service(config, index, health, service, lb::AddressFamily::v4);
+        tables->v6 = lb::plan_service(config, index, health, service, lb::AddressFamily::v6);
+    }
+    return tables;
+}
+
+}  // namespace
+
+LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health,
+                 const LbState* previous, const std::vector<bool>* replan)
+    : config_(std::move(config)), health_(health), plan_warnings_(lb::plan_warnings(config_)), ports_(std::move(ports)) {
     const lb::EndpointIndex index(config_);
     size_t vip_count = 0;
     for (const auto& s : config_.services) vip_count += s.vips.size() * s.ports.size();
@@ -79,23 +102,17 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
         for (const auto& a : p.snat) own(a, role_snat);
     }
 
+    const bool reuse = previous && replan && previous->services_.size() == config_.services.size() &&
+                       replan->size() == config_.services.size();
+    services_.reserve(config_.services.size());
     vips_.reserve(vip_count);
-    for (const auto& sp : plan_.services) {
-        const auto& service = config_.services[sp.service_index];
-        bool has_v4 = false, has_v6 = false;
-        for (uint32_t id : index.of(service.key())) {
-            const auto& a = config_.endpoints[id].address;
-            has_v4 = has_v4 || (a && a->is_v4());
-            has_v6 = has_v6 || (a && !a->is_v4());
-        }
-        // A service whose endpoints mix families gets one table per VIP family.
-        const lb::SelectionTable* by_family[2] = {&sp.hops.front().table, &sp.hops.front().table};
-        if (has_v4 && has_v6) {
-            for (auto f : {lb::AddressFamily::v4, lb::AddressFamily::v6}) {
-                family_plans_.push_back(lb::plan_service(config_, index, health, sp.service_index, f));
-                by_family[f == lb::AddressFamily::v4 ? 0 : 1] = &family_plans_.back().hops.front().table;
-            }
-        }
+    for (uint32_t i = 0; i < config_.services.size(); ++i) {
+        services_.push_back(reuse && !(*replan)[i] ? previous->services_[i] : plan_tables(config_, index, health_, i));
+        const ServiceTables& tables = *services_.back();
+        const auto& service = config_.services[i];
+        const lb::SelectionTable* all = &tables.plan.hops.front().table;
+        const lb::SelectionTable* by_family[2] = {tables.v4 ? &tables.v4->hops.front().table : all,
+                                                  tables.v6 ? &tables.v6->hops.front().table : all};
         for (const auto& vip : service.vips) {
             own(vip, role_vip);
             for (const auto& port : service.ports) {
@@ -104,7 +121,7 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
                 key.port = rte_cpu_to_be_16(port.port);
                 key.protocol = port.protocol == Protocol::tcp ? 6 : 17;
                 key.family = vip.is_v4() ? 4 : 6;
-                vips_.push_back({sp.service_index, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port)});
+                vips_.push_back({i, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port)});
                 vip_index_.insert(key, static_cast<uint32_t>(vips_.size() - 1));
             }
         }
@@ -127,7 +144,7 @@ LbState::LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, cons
     for (size_t id = 0; id < config_.endpoints.size(); ++id) {
         const auto& e = config_.endpoints[id];
         auto& t = endpoints_[id];
-        if (!e.address) continue;  // a remote network's gateway: HBONE only
+        if (!e.address) continue;  // a remote network's gateway (HBONE only), or a removed endpoint's slot
         t.address = AddressKey::from(*e.address);
         t.port = e.port ? rte_cpu_to_be_16(*e.port) : 0;
         if (auto r = route(t.address)) {
@@ -157,6 +174,13 @@ uint32_t LbState::find_endpoint(uint32_t service, const AddressKey& address, rte
 LbState::~LbState() {
     rte_hash_free(endpoint_hash_);
     rte_hash_free(role_hash_);
+}
+
+std::vector<const lb::ServicePlan*> LbState::plan() const {
+    std::vector<const lb::ServicePlan*> out;
+    out.reserve(services_.size());
+    for (const auto& s : services_) out.push_back(&s->plan);
+    return out;
 }
 
 const VipEntry* LbState::find_vip(const VipKey& key) const {

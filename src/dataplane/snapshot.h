@@ -87,12 +87,21 @@ private:
     std::vector<rte_ether_addr> macs_;
 };
 
-// The load-balancing state of one configuration and plan, with its lookup tables.
+// One service's plans: the plan of every address family, and one per family when its
+// endpoints mix them (full NAT cannot cross families). Shared by successive LbStates whose
+// update did not touch the service.
+struct ServiceTables {
+    lb::ServicePlan plan;
+    std::optional<lb::ServicePlan> v4, v6;
+};
+
+// The load-balancing state of one configuration, with its plan and lookup tables.
 class LbState {
 public:
-    // `health` is what `plan` was made with; services that mix address families get a plan
-    // per family made with it too.
-    LbState(Config config, lb::Plan plan, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health);
+    // Plans every service with `health`. With `previous` (same services in the same order),
+    // only the services marked in `replan` are planned again; the others share previous's tables.
+    LbState(Config config, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health,
+            const LbState* previous = nullptr, const std::vector<bool>* replan = nullptr);
     ~LbState();
     LbState(const LbState&) = delete;
     LbState& operator=(const LbState&) = delete;
@@ -108,14 +117,18 @@ public:
     const PortInfo* port(uint16_t port_id) const;
     const std::vector<PortInfo>& ports() const { return ports_; }
     const Config& config() const { return config_; }
-    const lb::Plan& plan() const { return plan_; }
+    const std::vector<lb::EndpointHealth>& health() const { return health_; }
+    // The plan of every service, by service index, and the warnings tied to none.
+    std::vector<const lb::ServicePlan*> plan() const;
+    const std::vector<std::string>& plan_warnings() const { return plan_warnings_; }
     // A SNAT address of `port` for `family`, chosen by `hash` among those there are.
     const IpAddress* snat_address(uint16_t port, uint8_t family, uint64_t hash) const;
 
 private:
     Config config_;
-    lb::Plan plan_;
-    std::deque<lb::ServicePlan> family_plans_;  // stable addresses: VipEntry points into them
+    std::vector<lb::EndpointHealth> health_;
+    std::vector<std::shared_ptr<const ServiceTables>> services_;  // VipEntry points into them
+    std::vector<std::string> plan_warnings_;
     std::vector<PortInfo> ports_;
     std::vector<VipEntry> vips_;
     std::vector<EndpointTarget> endpoints_;

@@ -18,11 +18,15 @@ SnapshotPublisher::~SnapshotPublisher() {
     rte_free(rcu_);
 }
 
-void SnapshotPublisher::publish(std::unique_ptr<Snapshot> next) {
+uint64_t SnapshotPublisher::publish(std::unique_ptr<Snapshot> next) {
     current_.store(next.get(), std::memory_order_release);
-    if (owner_) retired_.emplace_back(rte_rcu_qsbr_start(rcu_), std::move(owner_));
+    const uint64_t token = rte_rcu_qsbr_start(rcu_);
+    if (owner_) retired_.emplace_back(token, std::move(owner_));
     owner_ = std::move(next);
+    return token;
 }
+
+bool SnapshotPublisher::visible(uint64_t token) const { return rte_rcu_qsbr_check(rcu_, token, false) == 1; }
 
 size_t SnapshotPublisher::reclaim() {
     while (!retired_.empty() && rte_rcu_qsbr_check(rcu_, retired_.front().first, false) == 1) retired_.pop_front();

@@ -26,7 +26,11 @@ public:
     rte_rcu_qsbr* rcu() const { return rcu_; }
     const Snapshot& latest() const { return *owner_; }
 
-    void publish(std::unique_ptr<Snapshot> next);
+    // Returns the RCU token that visible() checks.
+    uint64_t publish(std::unique_ptr<Snapshot> next);
+    // Whether every worker has passed a quiescent state since the publish that returned `token`,
+    // so that each reads that snapshot or a newer one. Never waits.
+    bool visible(uint64_t token) const;
     // Frees the retired snapshots whose grace period has ended; returns how many remain.
     size_t reclaim();
 

@@ -282,12 +282,18 @@ Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health)
     plan.services.reserve(config.services.size());
     const EndpointIndex index(config);
     for (uint32_t i = 0; i < config.services.size(); ++i) plan.services.push_back(plan_service(config, index, health, i));
+    plan.warnings = plan_warnings(config);
+    return plan;
+}
+
+std::vector<std::string> plan_warnings(const Config& config) {
+    std::vector<std::string> warnings;
     for (const auto& rule : config.destination_rules) {
         const bool used = std::any_of(config.services.begin(), config.services.end(),
                                       [&](const Service& s) { return find_destination_rule(config, s) == &rule; });
-        if (!used) plan.warnings.push_back("destination_rule host \"" + rule.host + "\" names no service; it has no effect");
+        if (!used) warnings.push_back("destination_rule host \"" + rule.host + "\" names no service; it has no effect");
     }
-    return plan;
+    return warnings;
 }
 
 }  // namespace meshgate::lb

@@ -90,6 +90,8 @@ enum class AddressFamily : uint8_t { any, v4, v6 };
 
 // The whole decision for every service: pure, deterministic, no I/O.
 Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health);
+// The plan's warnings that belong to no service (a destination rule that names none).
+std::vector<std::string> plan_warnings(const Config& config);
 ServicePlan plan_service(const Config& config, const EndpointIndex& index,
                          const std::vector<EndpointHealth>& health, uint32_t service_index,
                          AddressFamily family = AddressFamily::any);

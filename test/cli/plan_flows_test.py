@@ -76,9 +76,30 @@ class PlanFlows(unittest.TestCase):
 
     def test_bad_usage_exits_2(self):
         self.assertEqual(run("plan", "--config", CONFIG, "--flows", "many", check=False).returncode, 2)
-        self.assertEqual(run("plan", check=False).returncode, 2)
         self.assertEqual(run("frobnicate", check=False).returncode, 2)
+        self.assertEqual(run("plan", "--colour", check=False).returncode, 2)
+        self.assertEqual(run("plan", "--flows", "10", check=False).returncode, 2, "--flows simulates offline only")
         self.assertEqual(run("plan", "--config", CONFIG, "--service", "no/such", check=False).returncode, 1)
+
+    def test_without_a_daemon_the_socket_is_named(self):
+        # No --config: the live plan, asked of a daemon that is not there.
+        r = run("plan", "--socket", "/nonexistent/meshgate.sock", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/meshgate.sock", r.stderr)
+        self.assertIn("is meshgated running?", r.stderr)
+
+    def test_help_on_every_command(self):
+        for words in (["--help"], ["plan", "--help"], ["check", "--help"], ["status", "--help"], ["endpoints", "--help"],
+                      ["endpoint", "--help"], ["endpoint", "add", "--help"], ["endpoint", "set", "--help"],
+                      ["endpoint", "remove", "--help"], ["drain", "--help"], ["stats", "--help"], ["reload", "--help"]):
+            r = run(*words, check=False)
+            self.assertEqual(r.returncode, 0, words)
+            self.assertIn("Usage", r.stdout, words)
+
+    def test_global_options_before_or_after_the_command(self):
+        before = json.loads(run("--json", "plan", "--config", CONFIG).stdout)
+        after = json.loads(run("plan", "--config", CONFIG, "--json").stdout)
+        self.assertEqual(before, after)
 
 
 if __name__ == "__main__":

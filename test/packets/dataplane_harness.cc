@@ -181,10 +181,9 @@ DataplaneBench::~DataplaneBench() {
 
 void DataplaneBench::publish(Config config) {
     const auto health = lb::declared_health(config);
-    auto plan = lb::build_plan(config, health);
     auto snapshot = std::make_unique<dataplane::Snapshot>();
     snapshot->generation = snapshot_ ? snapshot_->generation + 1 : 1;
-    snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), std::move(plan), port_info_, health);
+    snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), port_info_, health);
     snapshot->neighbours = neighbours_;
     snapshot->endpoint_macs = dataplane::endpoint_macs(*snapshot->lb, *snapshot->neighbours);
     current_.store(snapshot.get(), std::memory_order_release);
