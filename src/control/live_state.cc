@@ -11,19 +11,6 @@ bool same_definition(const Endpoint& a, const Endpoint& b) {
            a.identity == b.identity && a.locality == b.locality && a.labels == b.labels;
 }
 
-// Identities of `endpoints` in order; a repeated one (address-less endpoints of one remote
-// network) gets "#2", "#3", … so that each stays distinct.
-std::vector<std::string> identities(const Config& config, const std::vector<Endpoint>& endpoints) {
-    std::vector<std::string> out;
-    std::map<std::string, int> seen;
-    for (const auto& e : endpoints) {
-        auto id = endpoint_identity(config, e);
-        if (const int n = ++seen[id]; n > 1) id += "#" + std::to_string(n);
-        out.push_back(std::move(id));
-    }
-    return out;
-}
-
 }  // namespace
 
 const char* to_string(EndpointSource source) { return source == EndpointSource::admin ? "admin" : "config"; }
@@ -34,10 +21,40 @@ std::string endpoint_identity(const Config& config, const Endpoint& endpoint) {
     return endpoint.service + " " + lb::endpoint_key(config, *service, endpoint);
 }
 
+void LiveState::index_services() {
+    services_.clear();
+    for (const auto& s : config_.services) services_.emplace(s.key(), &s);
+}
+
+const Service* LiveState::service(const std::string& key) const {
+    auto it = services_.find(key);
+    return it == services_.end() ? nullptr : it->second;
+}
+
+// Identities of `endpoints` in order; a repeated one (address-less endpoints of one remote
+// network) gets "#2", "#3", … so that each stays distinct.
+std::vector<std::string> LiveState::identities_of(const std::vector<Endpoint>& endpoints) const {
+    std::vector<std::string> out;
+    std::map<std::string, int> seen;
+    for (const auto& e : endpoints) {
+        auto id = identity(e);
+        if (const int n = ++seen[id]; n > 1) id += "#" + std::to_string(n);
+        out.push_back(std::move(id));
+    }
+    return out;
+}
+
+std::string LiveState::identity(const Endpoint& endpoint) const {
+    const Service* s = service(endpoint.service);
+    if (!s) return endpoint.service + " ?";
+    return endpoint.service + " " + lb::endpoint_key(config_, *s, endpoint);
+}
+
 LiveState::LiveState(Config config) {
     file_endpoints_ = std::move(config.endpoints);
     config.endpoints.clear();
     config_ = std::move(config);
+    index_services();
     rebuild_from(file_endpoints_);
 }
 
@@ -52,7 +69,7 @@ std::optional<uint32_t> LiveState::find(const std::string& service, const IpAddr
     probe.service = service;
     probe.address = address;
     if (port != 0) probe.port = port;
-    return find(endpoint_identity(config_, probe));
+    return find(identity(probe));
 }
 
 uint32_t LiveState::take_slot() {
@@ -64,6 +81,7 @@ uint32_t LiveState::take_slot() {
         return slot;
     }
     config_.endpoints.emplace_back();
+    identities_.emplace_back();
     health_.emplace_back();
     sources_.push_back(EndpointSource::config);
     return static_cast<uint32_t>(config_.endpoints.size() - 1);
@@ -75,21 +93,23 @@ void LiveState::place(uint32_t slot, const std::string& identity, Endpoint endpo
                      ejected_.count(identity) > 0 && ejected_[identity]};
     sources_[slot] = source;
     config_.endpoints[slot] = std::move(endpoint);
+    identities_[slot] = identity;
     slots_[identity] = slot;
 }
 
 void LiveState::vacate(uint32_t slot) {
     touch(config_.endpoints[slot].service);
     config_.endpoints[slot] = Endpoint{};  // no service, no address: planned by nobody
+    identities_[slot].clear();
     health_[slot] = {};
     sources_[slot] = EndpointSource::config;
     free_slots_.push_back(slot);
 }
 
 std::optional<std::string> LiveState::add(Endpoint endpoint) {
-    if (!config_.find_service(endpoint.service)) return "no service " + endpoint.service;
+    if (!service(endpoint.service)) return "no service " + endpoint.service;
     if (!endpoint.address) return "an endpoint added through the admin API needs an address";
-    const auto identity = endpoint_identity(config_, endpoint);
+    const auto identity = this->identity(endpoint);
     if (slots_.count(identity)) return "endpoint " + identity + " exists (use `endpoint set` to change it)";
     AdminChange change;
     // Re-adding an endpoint of the file that the admin API removed cancels the removal.
@@ -108,7 +128,7 @@ std::optional<std::string> LiveState::add(Endpoint endpoint) {
 std::optional<std::string> LiveState::set(uint32_t slot, std::optional<bool> healthy, std::optional<uint32_t> weight) {
     if (slot >= config_.endpoints.size() || !occupied(slot)) return "no such endpoint";
     auto& e = config_.endpoints[slot];
-    const auto identity = endpoint_identity(config_, e);
+    const auto& identity = identities_[slot];
     auto& change = admin_[identity];
     if (change.kind == AdminChange::Kind::added) {
         if (healthy) change.endpoint.healthy = *healthy;
@@ -130,7 +150,7 @@ std::optional<std::string> LiveState::set(uint32_t slot, std::optional<bool> hea
 
 std::optional<std::string> LiveState::remove(uint32_t slot) {
     if (slot >= config_.endpoints.size() || !occupied(slot)) return "no such endpoint";
-    const auto identity = endpoint_identity(config_, config_.endpoints[slot]);
+    const auto identity = identities_[slot];
     auto it = admin_.find(identity);
     if (it != admin_.end() && it->second.kind == AdminChange::Kind::added) {
         admin_.erase(it);
@@ -147,7 +167,7 @@ std::optional<std::string> LiveState::remove(uint32_t slot) {
 bool LiveState::set_check_down(uint32_t slot, bool down) {
     if (slot >= config_.endpoints.size() || !occupied(slot) || health_[slot].check_down == down) return false;
     health_[slot].check_down = down;
-    check_down_[endpoint_identity(config_, config_.endpoints[slot])] = down;
+    check_down_[identities_[slot]] = down;
     touch(config_.endpoints[slot].service);
     return true;
 }
@@ -155,7 +175,7 @@ bool LiveState::set_check_down(uint32_t slot, bool down) {
 bool LiveState::set_ejected(uint32_t slot, bool ejected) {
     if (slot >= config_.endpoints.size() || !occupied(slot) || health_[slot].ejected == ejected) return false;
     health_[slot].ejected = ejected;
-    ejected_[endpoint_identity(config_, config_.endpoints[slot])] = ejected;
+    ejected_[identities_[slot]] = ejected;
     touch(config_.endpoints[slot].service);
     return true;
 }
@@ -164,7 +184,7 @@ bool LiveState::set_ejected(uint32_t slot, bool ejected) {
 // identity keeps its slot, a vanished one frees it, a new one takes a free one.
 void LiveState::rebuild_from(const std::vector<Endpoint>& file_endpoints) {
     std::map<std::string, std::pair<Endpoint, EndpointSource>> wanted;
-    const auto ids = identities(config_, file_endpoints);
+    const auto ids = identities_of(file_endpoints);
     for (size_t i = 0; i < file_endpoints.size(); ++i) {
         Endpoint e = file_endpoints[i];
         EndpointSource source = EndpointSource::config;
@@ -205,17 +225,18 @@ ReloadReport LiveState::reload(Config config, bool discard_admin) {
     std::vector<Endpoint> file = std::move(config.endpoints);
     config.endpoints = std::move(config_.endpoints);  // the slots stay where they are
     config_ = std::move(config);
+    index_services();
     if (discard_admin) {
         for (const auto& [identity, change] : admin_) report.admin_changes_dropped.push_back(identity + ": discarded");
         admin_.clear();
     } else {
-        const auto ids = identities(config_, file);
+        const auto ids = identities_of(file);
         const std::set<std::string> in_file(ids.begin(), ids.end());
         for (auto it = admin_.begin(); it != admin_.end();) {
             const bool defined = in_file.count(it->first) > 0;
             std::string why;
             if (it->second.kind == AdminChange::Kind::added && defined) why = "the file now defines it";
-            else if (it->second.kind == AdminChange::Kind::added && !config_.find_service(it->second.endpoint.service)) why = "its service is gone";
+            else if (it->second.kind == AdminChange::Kind::added && !service(it->second.endpoint.service)) why = "its service is gone";
             else if (it->second.kind != AdminChange::Kind::added && !defined) why = "the file no longer has it";
             if (why.empty()) {
                 ++it;
@@ -229,8 +250,8 @@ ReloadReport LiveState::reload(Config config, bool discard_admin) {
     file_endpoints_ = std::move(file);
     // Identities depend on the services (their target ports): recompute every slot's.
     std::map<std::string, uint32_t> rekeyed;
-    for (const auto& [identity, slot] : slots_) {
-        if (config_.find_service(config_.endpoints[slot].service)) rekeyed[endpoint_identity(config_, config_.endpoints[slot])] = slot;
+    for (const auto& [old_identity, slot] : slots_) {
+        if (service(config_.endpoints[slot].service)) rekeyed[identities_[slot] = identity(config_.endpoints[slot])] = slot;
         else vacate(slot);
     }
     slots_ = std::move(rekeyed);

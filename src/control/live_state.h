@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.h"
@@ -82,8 +83,14 @@ private:
     void vacate(uint32_t slot);
     void touch(const std::string& service) { dirty_services_.insert(service); }
     void rebuild_from(const std::vector<Endpoint>& file_endpoints);
+    void index_services();
+    const Service* service(const std::string& key) const;
+    std::string identity(const Endpoint& endpoint) const;  // endpoint_identity(), with the index
+    std::vector<std::string> identities_of(const std::vector<Endpoint>& endpoints) const;
 
     Config config_;                       // endpoints by slot
+    std::unordered_map<std::string, const Service*> services_;  // of config_, by key
+    std::vector<std::string> identities_;  // by slot; empty when vacant
     std::vector<Endpoint> file_endpoints_;  // the file's, as read
     std::vector<lb::EndpointHealth> health_;
     std::vector<EndpointSource> sources_;

@@ -58,10 +58,12 @@ const rte_ether_addr* Neighbours::find(uint16_t port, const AddressKey& address)
 namespace {
 
 // A service's plans, per family where its endpoints mix IPv4 and IPv6.
+// `previous`: the service's tables in the snapshot before, whose unchanged levels are reused.
 std::shared_ptr<const ServiceTables> plan_tables(const Config& config, const lb::EndpointIndex& index,
-                                                 const std::vector<lb::EndpointHealth>& health, uint32_t service) {
+                                                 const std::vector<lb::EndpointHealth>& health, uint32_t service,
+                                                 const ServiceTables* previous) {
     auto tables = std::make_shared<ServiceTables>();
-    tables->plan = lb::plan_service(config, index, health, service);
+    tables->plan = lb::plan_service(config, index, health, service, lb::AddressFamily::any, previous ? &previous->plan : nullptr);
     bool has_v4 = false, has_v6 = false;
     for (uint32_t id : index.of(config.services[service].key())) {
         const auto& a = config.endpoints[id].address;
@@ -69,8 +71,10 @@ std::shared_ptr<const ServiceTables> plan_tables(const Config& config, const lb:
         has_v6 = has_v6 || (a && !a->is_v4());
     }
     if (has_v4 && has_v6) {
-        tables->v4 = lb::plan_service(config, index, health, service, lb::AddressFamily::v4);
-        tables->v6 = lb::plan_service(config, index, health, service, lb::AddressFamily::v6);
+        const lb::ServicePlan* v4 = previous && previous->v4 ? &*previous->v4 : nullptr;
+        const lb::ServicePlan* v6 = previous && previous->v6 ? &*previous->v6 : nullptr;
+        tables->v4 = lb::plan_service(config, index, health, service, lb::AddressFamily::v4, v4);
+        tables->v6 = lb::plan_service(config, index, health, service, lb::AddressFamily::v6, v6);
     }
     return tables;
 }
@@ -107,7 +111,8 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
     services_.reserve(config_.services.size());
     vips_.reserve(vip_count);
     for (uint32_t i = 0; i < config_.services.size(); ++i) {
-        services_.push_back(reuse && !(*replan)[i] ? previous->services_[i] : plan_tables(config_, index, health_, i));
+        const ServiceTables* before = reuse ? previous->services_[i].get() : nullptr;
+        services_.push_back(reuse && !(*replan)[i] ? previous->services_[i] : plan_tables(config_, index, health_, i, before));
         const ServiceTables& tables = *services_.back();
         const auto& service = config_.services[i];
         const lb::SelectionTable* all = &tables.plan.hops.front().table;

@@ -107,7 +107,8 @@ std::vector<uint32_t> choice_weights(const std::vector<size_t>& members,
 }
 
 HopPlan plan_hop(const Config& config, const EndpointIndex& index, const std::vector<EndpointHealth>& health,
-                 const Service& target, Hop hop, AddressFamily family, std::vector<std::string>& warnings) {
+                 const Service& target, Hop hop, AddressFamily family, std::vector<std::string>& warnings,
+                 const ServicePlan* previous) {
     HopPlan plan;
     plan.hop = hop;
     plan.target = target.key();
@@ -208,7 +209,13 @@ HopPlan plan_hop(const Config& config, const EndpointIndex& index, const std::ve
         }
         choices.push_back(std::move(choice));
     }
-    plan.table = SelectionTable::build(choices, config.lb.maglev_table_size);
+    const SelectionTable* before = nullptr;
+    if (previous) {
+        for (const auto& h : previous->hops) {
+            if (h.hop == hop && h.target == plan.target) before = &h.table;
+        }
+    }
+    plan.table = SelectionTable::build(choices, config.lb.maglev_table_size, before);
 
     double total_share = 0;
     for (const auto& [id, share] : plan.table.shares()) {
@@ -235,7 +242,8 @@ ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>
 }
 
 ServicePlan plan_service(const Config& config, const EndpointIndex& index,
-                         const std::vector<EndpointHealth>& health, uint32_t service_index, AddressFamily family) {
+                         const std::vector<EndpointHealth>& health, uint32_t service_index, AddressFamily family,
+                         const ServicePlan* previous) {
     const auto& service = config.services[service_index];
     ServicePlan sp;
     sp.service_index = service_index;
@@ -256,12 +264,12 @@ ServicePlan plan_service(const Config& config, const EndpointIndex& index,
     }
     if (!service.waypoint.empty()) {
         if (const auto* waypoint = config.find_service(service.waypoint)) {
-            sp.hops.push_back(plan_hop(config, index, health, *waypoint, Hop::waypoint, family, sp.warnings));
+            sp.hops.push_back(plan_hop(config, index, health, *waypoint, Hop::waypoint, family, sp.warnings, previous));
         } else {
             sp.warnings.push_back("waypoint " + service.waypoint + " is not a known service");
         }
     }
-    sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, family, sp.warnings));
+    sp.hops.push_back(plan_hop(config, index, health, service, Hop::backend, family, sp.warnings, previous));
     // Full NAT keeps the family: a VIP needs endpoints of its own family.
     for (const auto& vip : service.vips) {
         const auto& ids = index.of(service.key());

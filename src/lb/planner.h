@@ -92,9 +92,10 @@ enum class AddressFamily : uint8_t { any, v4, v6 };
 Plan build_plan(const Config& config, const std::vector<EndpointHealth>& health);
 // The plan's warnings that belong to no service (a destination rule that names none).
 std::vector<std::string> plan_warnings(const Config& config);
+// `previous`, the service's last plan, lends the Maglev tables of levels whose members did not change.
 ServicePlan plan_service(const Config& config, const EndpointIndex& index,
                          const std::vector<EndpointHealth>& health, uint32_t service_index,
-                         AddressFamily family = AddressFamily::any);
+                         AddressFamily family = AddressFamily::any, const ServicePlan* previous = nullptr);
 // The same for one service, indexing the endpoints first.
 ServicePlan plan_service(const Config& config, const std::vector<EndpointHealth>& health,
                          uint32_t service_index);

@@ -24,7 +24,11 @@ public:
 
     SelectionTable() { bucket_table_.fill(no_table); }
     // Choices are walked in order; their percents sum to at most 100 (the rest refuses flows).
-    static SelectionTable build(const std::vector<Choice>& choices, uint32_t maglev_size);
+    // A choice whose endpoints, weights and keys are those of one of `previous`'s tables takes
+    // a copy of that table instead of building it again: a live update re-makes only the
+    // levels it changed.
+    static SelectionTable build(const std::vector<Choice>& choices, uint32_t maglev_size,
+                                const SelectionTable* previous = nullptr);
 
     uint32_t pick(uint64_t flow_hash) const {
         const auto bucket = static_cast<uint32_t>(((flow_hash >> 32) * 100) >> 32);
@@ -43,6 +47,13 @@ private:
     static constexpr uint8_t no_table = 0xff;
     std::array<uint8_t, 100> bucket_table_;
     std::vector<std::vector<uint32_t>> tables_;  // slot → endpoint id
+    // What each table was made from, and the slots each of its endpoints holds: a later
+    // build with the same members reuses the table.
+    struct Origin {
+        Choice choice;  // percent aside
+        std::vector<uint32_t> slot_counts;
+    };
+    std::vector<Origin> origins_;
     std::vector<std::pair<uint32_t, double>> shares_;  // endpoint id → fraction, sorted by id
 };
 
