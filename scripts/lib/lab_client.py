@@ -55,6 +55,36 @@ def bulk_once(vip, port, size, timeout):
     return name.decode()
 
 
+def stream_once(vip, port, seconds, timeout):
+    """One long connection: 4 KiB every 10 ms for `seconds`, echoed; every byte checked."""
+    import threading
+    chunks = max(1, int(seconds * 100))
+    payload = os.urandom(4096 * chunks)
+    with socket.create_connection((vip, port), timeout=timeout) as s:
+        s.sendall(f"ECHO {len(payload)}\n".encode())
+        received = bytearray()
+
+        def reader():
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                received.extend(chunk)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        start = time.time()
+        for i in range(chunks):
+            s.sendall(payload[i * 4096:(i + 1) * 4096])
+            time.sleep(max(0.0, start + (i + 1) * 0.01 - time.time()))
+        s.shutdown(socket.SHUT_WR)
+        t.join(timeout * 4)
+    name, _, echoed = bytes(received).partition(b"\n")
+    if hashlib.sha256(echoed).digest() != hashlib.sha256(payload).digest():
+        raise ValueError(f"stream to {name!r}: sent {len(payload)} bytes, got {len(echoed)} back, not the same")
+    return name.decode()
+
+
 def refused_once(vip, port, timeout):
     """A port the VIP does not serve: the connection must be refused (meshgate answers RST)."""
     try:
@@ -96,6 +126,8 @@ def main():
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--bulk", type=int, default=0, help="bytes to echo through one connection")
     p.add_argument("--refused-port", type=int, help="a TCP port the VIP does not serve")
+    p.add_argument("--streams", type=int, default=0, help="long connections streaming data, each checked")
+    p.add_argument("--stream-seconds", type=float, default=10.0)
     a = p.parse_args()
     report = {"tcp": {}, "udp": {}, "failures": []}
     if a.bulk:
@@ -106,6 +138,16 @@ def main():
     if a.refused_port:
         report["refused_port"] = refused_once(a.vip, a.refused_port, a.timeout)
     start = time.time()
+    if a.streams:
+        report["streams"] = {}
+        with ThreadPoolExecutor(a.streams) as pool:
+            futures = [pool.submit(stream_once, a.vip, a.tcp_port, a.stream_seconds, a.timeout) for _ in range(a.streams)]
+            for f in futures:
+                try:
+                    name = f.result()
+                    report["streams"][name] = report["streams"].get(name, 0) + 1
+                except Exception as e:
+                    report["failures"].append(f"stream: {e!r}")
     with ThreadPoolExecutor(a.parallel) as pool:
         for kind, count, fn, port in (("tcp", a.tcp, tcp_once, a.tcp_port), ("udp", a.udp, udp_once, a.udp_port)):
             futures = [pool.submit(fn, a.vip, port, i, a.timeout) for i in range(count)]

@@ -363,6 +363,22 @@ class Lab:
                tcp_port or self.tcp_port, "--udp-port", self.udp_port, *args, ns=self.ns("c"), timeout=timeout)
         return json.loads(p.stdout)
 
+    def client_async(self, *args, target=None):
+        """lab_client.py started in the background; finish it with client_result()."""
+        target = {None: self.vip, "vip6": self.vip6}.get(target, target)
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns("c"), PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", target,
+                              "--tcp-port", str(self.tcp_port), "--udp-port", str(self.udp_port), *map(str, args)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(p)
+        return p
+
+    @staticmethod
+    def client_result(p, timeout=300):
+        out, err = p.communicate(timeout=timeout)
+        if p.returncode != 0:
+            raise AssertionError(f"lab_client exited {p.returncode}: {err}")
+        return json.loads(out)
+
     def serve_on_node(self, name, address, port):
         """A who_server in meshgated's own namespace: reached only through the exception path."""
         with open(os.path.join(self.workdir, f"server-{name}.log"), "w") as log:

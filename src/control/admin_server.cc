@@ -16,7 +16,8 @@ struct AdminServer::Client {
     AdminReply pending;  // waits for its generation
     bool has_pending = false;
     bool eof = false;      // the client shut its side: answer what it sent, then close
-    bool closing = false;  // close once `out` is written
+    bool closing = false;  // close once `out` is written (after reading what the client still sends)
+    size_t discarded = 0;
     std::chrono::steady_clock::time_point last_activity, write_stalled_since;
 
     ~Client() {
@@ -87,7 +88,18 @@ bool AdminServer::serve(Client& c, uint64_t visible, std::chrono::steady_clock::
             }
             return false;  // reset by the peer
         }
-        if (c.closing) return false;
+        if (c.closing) {
+            // Half-close and swallow what it is still sending, so that it reads our error
+            // instead of a reset; bounded, then close.
+            shutdown(c.fd, SHUT_WR);
+            char sink[16384];
+            for (;;) {
+                const ssize_t n = recv(c.fd, sink, sizeof sink, MSG_DONTWAIT);
+                if (n > 0 && (c.discarded += static_cast<size_t>(n)) < 16 * limits_.max_request) continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && now - c.last_activity < std::chrono::seconds(1)) return true;
+                return false;  // EOF, an error, too much, or too long
+            }
+        }
         if (const auto newline = c.in.find('\n'); newline != std::string::npos) {
             std::string_view request(c.in.data(), newline);
             if (!request.empty() && request.back() == '\r') request.remove_suffix(1);

@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""The slow path end to end (issue 7): live updates through the admin socket and meshgatectl,
+while real clients and servers in network namespaces keep talking through meshgated.
+
+argv: build directory. Needs root. Everything it makes is removed at exit.
+"""
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+BUILD = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+import meshlab  # noqa: E402
+
+ENDPOINTS = [
+    meshlab.Endpoint("east-1a-1", "10.20.0.11", "us-east-1a"),
+    meshlab.Endpoint("east-1a-2", "10.20.0.12", "us-east-1a"),
+    meshlab.Endpoint("east-1b-1", "10.20.0.21", "us-east-1b"),
+    meshlab.Endpoint("east-1b-2", "10.20.0.22", "us-east-1b"),
+    meshlab.Endpoint("west-2a-1", "10.20.0.31", "us-west-2a", region="us-west"),
+    meshlab.Endpoint("west-2a-2", "10.20.0.32", "us-west-2a", region="us-west"),
+]
+BY_ADDRESS = {e.address: e.name for e in ENDPOINTS}
+
+
+def lab(**kw):
+    return meshlab.Lab(BUILD, [meshlab.Endpoint(**vars(e)) for e in ENDPOINTS], **kw)
+
+
+def live_shares(lab):
+    """Share of new flows per endpoint name in the daemon's live plan."""
+    hop = lab.ctl("plan")["services"][0]["hops"][0]
+    return {BY_ADDRESS[e["address"]]: e["share_percent"] / 100.0 for level in hop["levels"] for e in level["endpoints"]}
+
+
+def assert_split(test, counts, shares, total):
+    for name, share in shares.items():
+        got = counts.get(name, 0)
+        if share == 0:
+            test.assertEqual(got, 0, f"{name} has no share but got {got} of {total}")
+            continue
+        sigma = math.sqrt(total * share * (1 - share))
+        test.assertLessEqual(abs(got - total * share), 5 * sigma + 2, f"{name}: {got} of {total}, planned share {share:.3f}")
+    test.assertEqual(set(counts) - set(shares), set(), "flows to endpoints outside the plan")
+
+
+class AdminSocket:
+    """A raw admin protocol client: one JSON request per line, one reply per line."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rwb")
+        self.next_id = 0
+
+    def ask(self, command, **args):
+        self.next_id += 1
+        self.file.write((json.dumps({"id": self.next_id, "command": command, "args": args}) + "\n").encode())
+        self.file.flush()
+        reply = json.loads(self.file.readline())
+        assert reply["id"] == self.next_id, reply
+        return reply
+
+    def close(self):
+        self.sock.close()
+
+
+class SlowPath(unittest.TestCase):
+    def test_unhealthy_endpoints_move_new_flows_by_the_live_plan(self):
+        with lab() as l:
+            self.assertEqual(set(live_shares(l)) >= {"east-1a-1", "east-1a-2"}, True)
+            r = l.ctl("endpoint", "set", "lab/who", "10.20.0.11", "--healthy", "false")
+            self.assertEqual(r["endpoint"]["source"], "admin")
+            self.assertFalse(r["endpoint"]["selectable"], "the reply shows the update's snapshot")
+            shares = live_shares(l)
+            self.assertEqual(shares["east-1a-1"], 0)
+            self.assertGreater(shares["east-1b-1"], 0, "graded spill-over: 1a has 1 of 2 healthy, part goes to 1b")
+            report = l.client("--tcp", "400", "--parallel", "16")
+            self.assertEqual(report["failures"], [])
+            assert_split(self, report["tcp"], shares, 400)
+
+            # The whole local zone down: everything moves to us-east-1b.
+            l.ctl("endpoint", "set", "lab/who", "10.20.0.12:9080", "--healthy", "false")
+            shares = live_shares(l)
+            self.assertEqual({n for n, s in shares.items() if s > 0}, {"east-1b-1", "east-1b-2"})
+            report = l.client("--tcp", "300")
+            self.assertEqual(report["failures"], [])
+            assert_split(self, report["tcp"], shares, 300)
+
+            listed = {e["address"]: e for e in l.ctl("endpoints", "lab/who")["endpoints"]}
+            self.assertEqual(listed["10.20.0.11"]["source"], "admin")
+            self.assertEqual(listed["10.20.0.21"]["source"], "config")
+            self.assertGreater(listed["10.20.0.21"]["new_flows"], 0)
+
+            # A reload keeps admin changes and says so; --discard-admin drops them.
+            r = l.ctl("reload")
+            self.assertEqual(r["admin_changes_kept"], 2)
+            self.assertEqual(live_shares(l)["east-1a-1"], 0)
+            r = l.ctl("reload", "--discard-admin")
+            self.assertEqual(r["admin_changes_kept"], 0)
+            self.assertGreater(live_shares(l)["east-1a-1"], 0)
+
+            # Endpoints added and removed live.
+            l.ctl("endpoint", "add", "lab/who", "10.20.0.41", "--zone", "us-east-1a", "--region", "us-east", "--network", "net-1")
+            self.assertIn("10.20.0.41:9080", {e["key"] for e in l.ctl("endpoints")["endpoints"]})
+            l.ctl("endpoint", "remove", "lab/who", "10.20.0.41")
+            bad = l.ctl("endpoint", "remove", "lab/who", "10.20.0.41", check=False, json_output=False)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("has no endpoint 10.20.0.41", bad.stderr)
+
+    def test_a_thousand_updates_under_load_break_no_connection(self):
+        with lab(lcores="0@0,1@1,2@1") as l:
+            streams = l.client_async("--streams", "8", "--stream-seconds", "12", "--timeout", "10")
+            time.sleep(1.0)  # the streams are open, on the local zone
+            before = l.ctl("status")
+            admin = AdminSocket(l.admin_socket)
+            others = ["10.20.0.21", "10.20.0.22", "10.20.0.31", "10.20.0.32"]
+            start = time.time()
+            for i in range(1000):
+                address = others[i % 4]
+                if i % 10 == 9:  # now and then an endpoint leaves and comes back
+                    r = admin.ask("endpoint.remove", service="lab/who", address=address)
+                    self.assertTrue(r["ok"], r)
+                    r = admin.ask("endpoint.add", service="lab/who", address=address,
+                                  locality={"network": "net-1", "region": "us-east", "zone": "us-east-1b"})
+                else:
+                    r = admin.ask("endpoint.set", service="lab/who", address=address, weight=1 + i % 3, healthy=i % 4 != 0)
+                self.assertTrue(r["ok"], r)
+            seconds = time.time() - start
+            admin.close()
+            report = l.client_result(streams)
+            self.assertEqual(report["failures"], [], "no established connection broke, no byte was lost")
+            self.assertEqual(sum(report["streams"].values()), 8)
+            self.assertLessEqual(set(report["streams"]), {"east-1a-1", "east-1a-2"})
+            after = l.ctl("status")
+            self.assertGreaterEqual(after["update_latency"]["count"] - before["update_latency"]["count"], 1000)
+            self.assertGreaterEqual(1000 / seconds, 100, f"updates at {1000 / seconds:.0f}/s")
+            drops = l.ctl("stats")["drops"]
+            for reason in ("no_endpoint", "no_flow", "endpoint_removed", "no_route", "neighbour_unknown"):
+                self.assertEqual(drops.get(reason, 0), 0, f"{reason}: {drops}")
+            print(f"\n  1,000 updates in {seconds:.1f} s; update to visible p50 <= {after['update_latency']['p50_us']} us, "
+                  f"p99 <= {after['update_latency']['p99_us']} us", file=sys.stderr)
+
+    def test_drain_stops_new_flows_and_lets_existing_ones_finish(self):
+        with lab() as l:
+            streams = l.client_async("--streams", "6", "--stream-seconds", "6", "--timeout", "10")
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                listed = {e["address"]: e for e in l.ctl("endpoints")["endpoints"]}
+                if listed["10.20.0.11"]["active_flows"] > 0:
+                    break
+                time.sleep(0.1)
+            self.assertGreater(listed["10.20.0.11"]["active_flows"], 0, "a stream is pinned to east-1a-1")
+            out = l.ctl("drain", "lab/who", "10.20.0.11", json_output=False).stdout
+            self.assertRegex(out, r"draining lab/who 10.20.0.11:9080: weight 0, no new flows; [1-9]\d* flows remain")
+            report = l.client("--tcp", "300")
+            self.assertEqual(report["failures"], [])
+            self.assertNotIn("east-1a-1", report["tcp"], "a drained endpoint gets no new flow")
+            self.assertEqual(report["tcp"].get("east-1a-2"), 300)
+            streamed = l.client_result(streams)
+            self.assertEqual(streamed["failures"], [], "its established streams finished undisturbed")
+            self.assertIn("east-1a-1", streamed["streams"])
+
+    def test_bad_admin_clients_disturb_neither_traffic_nor_other_clients(self):
+        with lab() as l:
+            streams = l.client_async("--streams", "4", "--stream-seconds", "6", "--timeout", "10")
+            path = l.admin_socket
+
+            def raw(data, read=True):
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(5)
+                s.connect(path)
+                s.sendall(data)
+                if not read:
+                    return s
+                s.shutdown(socket.SHUT_WR)
+                out = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+                s.close()
+                return [json.loads(line) for line in out.splitlines()]
+
+            replies = raw(b'garbage\n{"id": 1, "command": "nope"}\n\x00\xff\xfe\n[1]\n{"id": 2, "command": "status", "args": 7}\n')
+            self.assertEqual([r["ok"] for r in replies], [False] * 5)
+            self.assertEqual([r["error"]["code"] for r in replies],
+                             ["bad_request", "unknown_command", "bad_request", "bad_request", "bad_request"])
+            self.assertEqual(replies[1]["id"], 1)
+            oversized = raw(b'{"id": 3, "command": "status", "pad": "' + b"x" * 200000 + b'"}\n')
+            self.assertEqual(oversized[0]["error"]["code"], "request_too_large")
+
+            silent = raw(b"", read=False)                                         # connects, says nothing
+            hog = raw(b'{"id": 1, "command": "plan"}\n' * 2000, read=False)      # never reads its replies
+            results = []
+
+            def client(i):
+                a = AdminSocket(path)
+                results.append(a.ask("status")["ok"] and a.ask("endpoints")["ok"])
+                a.close()
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            self.assertEqual(results, [True] * 40, "40 concurrent clients all answered")
+            report = l.client("--tcp", "200")
+            self.assertEqual(report["failures"], [])
+            self.assertEqual(l.client_result(streams)["failures"], [])
+            silent.close()
+            hog.close()
+            self.assertIsNone(l.daemon.poll(), "meshgated is still running")
+            stats = l.ctl("stats")["admin"]
+            self.assertGreaterEqual(stats["errors"], 5)
+            self.assertGreaterEqual(stats["closed_oversized"], 1)
+
+    def test_metrics_pass_promtool(self):
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool (Debian package prometheus) is installed by scripts/setup")
+        with lab() as l:
+            self.assertEqual(l.client("--tcp", "50")["failures"], [])
+            text = l.ctl("stats", "--prometheus", json_output=False).stdout
+            p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            for series in ('meshgate_worker_rx_packets_total{worker="0"}', 'meshgate_service_new_flows_total{service="lab/who"}',
+                           'meshgate_endpoint_active_flows{endpoint="10.20.0.11:9080"', "meshgate_update_visible_seconds_bucket",
+                           "meshgate_snapshot_generation "):
+                self.assertIn(series, text)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        sys.exit("e2e tests need root (network namespaces and tap devices)")
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
