@@ -15,6 +15,9 @@ inline bool is_icmp_error(uint8_t family, uint8_t type) {
     return family == 4 ? (type == 3 || type == 11 || type == 12) : (type >= 1 && type <= 4);
 }
 
+// Destination unreachable (ICMP type 3, ICMPv6 type 1): a connect that can never succeed.
+inline bool is_unreachable(uint8_t family, uint8_t type) { return type == (family == 4 ? 3 : 1); }
+
 // The packet an ICMP error quotes, as a view into the same frame (its L4 header may be cut
 // after 8 bytes). false when too little of it is quoted to find its flow.
 bool quoted_packet(const PacketView& error, PacketView& quoted);

@@ -106,6 +106,11 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
         for (const auto& a : p.snat) own(a, role_snat);
     }
 
+    observed_.reserve(config_.services.size());
+    for (const auto& s : config_.services) {
+        const auto* rule = lb::find_destination_rule(config_, s);
+        observed_.push_back(rule && rule->outlier_detection ? 1 : 0);
+    }
     const bool reuse = previous && replan && previous->services_.size() == config_.services.size() &&
                        replan->size() == config_.services.size();
     services_.reserve(config_.services.size());
@@ -152,6 +157,7 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
         if (!e.address) continue;  // a remote network's gateway (HBONE only), or a removed endpoint's slot
         t.address = AddressKey::from(*e.address);
         t.port = e.port ? rte_cpu_to_be_16(*e.port) : 0;
+        t.down = id < health_.size() && health_[id].check_down;
         if (auto r = route(t.address)) {
             t.usable = true;
             t.out_port = r->port;

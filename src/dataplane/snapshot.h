@@ -40,6 +40,7 @@ struct EndpointTarget {
     bool usable = false;    // has an address this data plane can route to
     AddressKey address{};
     rte_be16_t port = 0;    // 0: the service port's target_port
+    bool down = false;      // failing active health checks: its flows follow on_endpoint_down
     uint16_t out_port = 0;  // ethdev port
     AddressKey next_hop{};
 };
@@ -118,6 +119,8 @@ public:
     const std::vector<PortInfo>& ports() const { return ports_; }
     const Config& config() const { return config_; }
     const std::vector<lb::EndpointHealth>& health() const { return health_; }
+    // Whether workers report connect outcomes of `service`'s new flows (it has outlier detection).
+    bool observes_connects(uint32_t service) const { return observed_[service] != 0; }
     // The plan of every service, by service index, and the warnings tied to none.
     std::vector<const lb::ServicePlan*> plan() const;
     const std::vector<std::string>& plan_warnings() const { return plan_warnings_; }
@@ -129,6 +132,7 @@ private:
     std::vector<lb::EndpointHealth> health_;
     std::vector<std::shared_ptr<const ServiceTables>> services_;  // VipEntry points into them
     std::vector<std::string> plan_warnings_;
+    std::vector<uint8_t> observed_;  // by service index
     std::vector<PortInfo> ports_;
     std::vector<VipEntry> vips_;
     std::vector<EndpointTarget> endpoints_;

@@ -62,10 +62,7 @@ void Worker::poll_once() {
         for (unsigned i = 0; i < n; ++i) send(packets[i], packets[i]->port);
     }
     flush();
-    flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) {
-        setup_.counters->expired_flows.add();
-        release_flow(f);
-    });
+    flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) { expire_flow(f); });
     rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
 }
 

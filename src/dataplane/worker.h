@@ -94,6 +94,8 @@ private:
     void drop(rte_mbuf* m, Drop reason);
     void flush();
     void release_flow(Flow& flow);
+    void expire_flow(Flow& flow);  // its idle timeout passed
+    void report_connect(const Flow& flow, Event::Kind outcome);
     void count_packet(const Flow& flow, uint32_t bytes);  // per endpoint and service, both directions
 
     WorkerSetup setup_;

@@ -114,6 +114,8 @@ void Worker::handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, ui
     if (!decrement_ttl(v)) return drop(m, Drop::ttl_exceeded);
     setup_.counters->icmp_errors_translated.add();
     if (direction == FlowTable::Direction::reverse) {
+        const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(v.at(v.l4));
+        if (is_unreachable(v.family, icmp->icmp_type) && flow->state == FlowState::syn_sent) report_connect(*flow, Event::Kind::connect_failed);
         // From the endpoint's side, about [SNAT → endpoint]: the client must see it about
         // [client → VIP], from the VIP.
         translate_icmp_error(v, q, flow->forward.destination, flow->forward.source, flow->forward.source,

@@ -79,10 +79,7 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     Flow* flow = flows_.insert(tuple, forward_hash, back, back_hash);
     if (!flow) {
         // Full: sweep harder for idle flows once, then refuse. Live flows are never evicted.
-        flows_.expire(now, 4096, timeout_cycles_, [this](Flow& f) {
-            setup_.counters->expired_flows.add();
-            release_flow(f);
-        });
+        flows_.expire(now, 4096, timeout_cycles_, [this](Flow& f) { expire_flow(f); });
         flow = flows_.insert(tuple, forward_hash, back, back_hash);
         if (!flow) {
             refused();
@@ -119,6 +116,21 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     forward(m, v, *flow, s, now);
 }
 
+void Worker::expire_flow(Flow& flow) {
+    setup_.counters->expired_flows.add();
+    if (flow.state == FlowState::syn_sent) report_connect(flow, Event::Kind::connect_timed_out);
+    release_flow(flow);
+}
+
+void Worker::report_connect(const Flow& flow, Event::Kind outcome) {
+    const Snapshot& s = *setup_.snapshot->load(std::memory_order_acquire);
+    if (flow.service >= s.lb->config().services.size() || !s.lb->observes_connects(flow.service)) return;
+    Event e;
+    e.kind = outcome;
+    e.endpoint = flow.endpoint;
+    post(e);
+}
+
 void Worker::release_flow(Flow& flow) {
     setup_.counters->active_flows.sub();
     if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
@@ -148,7 +160,8 @@ Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
     const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.reverse.family, flow.reverse.source),
                                                  flow.reverse.source_port)
                             : lb::SelectionTable::no_endpoint;
-    if (id != lb::SelectionTable::no_endpoint) {
+    const bool reset_when_down = vip && s.lb->config().services[vip->service].on_endpoint_down == OnEndpointDown::reset;
+    if (id != lb::SelectionTable::no_endpoint && !(s.lb->endpoint(id).down && reset_when_down)) {
         // Same endpoint, perhaps under a new index: move its active-flow count along.
         if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
         if (id < endpoint_counters_.size()) endpoint_counters_[id].active_flows.add();
@@ -157,7 +170,7 @@ Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
         flow.snapshot_generation = s.generation;
         return Pinning::kept;
     }
-    if (vip && s.lb->config().services[vip->service].on_endpoint_down == OnEndpointDown::keep) {
+    if (vip && !reset_when_down) {
         flow.snapshot_generation = s.generation;
         return Pinning::kept;
     }
@@ -207,7 +220,13 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     }
     flow.last_seen = now;
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), false);
+    if (v.protocol == proto_tcp) {
+        const FlowState before = flow.state;
+        flow.state = next_state(flow.state, tcp_flags(v), false);
+        if (before == FlowState::syn_sent && flow.state != before) {
+            report_connect(flow, flow.state == FlowState::established ? Event::Kind::connect_succeeded : Event::Kind::connect_failed);
+        }
+    }
     apply_nat(v, flow.to_client, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
               flow.forward.source_port);
     set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);

@@ -181,6 +181,10 @@ DataplaneBench::~DataplaneBench() {
 
 void DataplaneBench::publish(Config config) {
     const auto health = lb::declared_health(config);
+    publish(std::move(config), health);
+}
+
+void DataplaneBench::publish(Config config, const std::vector<lb::EndpointHealth>& health) {
     auto snapshot = std::make_unique<dataplane::Snapshot>();
     snapshot->generation = snapshot_ ? snapshot_->generation + 1 : 1;
     snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), port_info_, health);

@@ -68,6 +68,8 @@ public:
     std::vector<dataplane::Event> events(uint32_t worker = 0);
     // Publishes a snapshot of a new configuration (same ports and neighbours).
     void publish(Config config);
+    // With health beyond the declared (active checks, ejections), by endpoint index.
+    void publish(Config config, const std::vector<lb::EndpointHealth>& health);
     const Config& config() const { return snapshot_->lb->config(); }
 
     static Mac mac_of(const std::string& address);  // the neighbour MAC the bench gives an address

@@ -441,6 +441,127 @@ TEST(EndpointRemoval, RemovingAnotherEndpointChangesNothing) {
     EXPECT_EQ(b.drops(Drop::endpoint_removed), 0u);
 }
 
+// Health beyond the declaration: `down` endpoints fail their active checks, `ejected` ones
+// are ejected by outlier detection.
+std::vector<lb::EndpointHealth> health_with(const Config& c, const std::string& address, bool down, bool ejected) {
+    auto health = lb::declared_health(c);
+    for (size_t i = 0; i < c.endpoints.size(); ++i) {
+        if (c.endpoints[i].address && c.endpoints[i].address->to_string() == address) {
+            health[i].check_down = down;
+            health[i].ejected = ejected;
+        }
+    }
+    return health;
+}
+
+TEST(EndpointDown, FailingActiveChecksResetItsPinnedFlows) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    b.publish(bench_config(), health_with(bench_config(), nat.endpoint, true, false));
+    Frame data = syn;
+    data.tcp_flags = ACK;
+    auto [to_clients, to_endpoints] = b.exchange(b.client(), data.build());
+    EXPECT_TRUE(to_endpoints.empty());
+    ASSERT_EQ(to_clients.size(), 1u);
+    EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST);
+    EXPECT_EQ(b.drops(Drop::endpoint_removed), 1u);
+}
+
+TEST(EndpointDown, KeepAndEjectionLeaveExistingFlowsAlone) {
+    for (bool keep : {true, false}) {
+        DataplaneBench b(bench_config());
+        const Frame syn = from_client(b);
+        const Nat nat = open_flow(b, syn);
+        Config c = bench_config();
+        if (keep) c.services[0].on_endpoint_down = OnEndpointDown::keep;
+        // keep: down by checks, but the service keeps flows; else: ejected, which stops new flows only.
+        b.publish(c, health_with(c, nat.endpoint, keep, !keep));
+        Frame data = syn;
+        data.tcp_flags = ACK;
+        auto [c2, to_endpoints] = b.exchange(b.client(), data.build());
+        ASSERT_EQ(to_endpoints.size(), 1u) << (keep ? "keep" : "ejected");
+        EXPECT_EQ(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
+        // A new flow does not go to it.
+        for (uint16_t port = 20000; port < 20020; ++port) {
+            const Nat other = open_flow(b, from_client(b, "10.0.0.9", port));
+            EXPECT_NE(other.endpoint, nat.endpoint);
+        }
+    }
+}
+
+Config with_outlier_detection() {
+    Config c = bench_config();
+    DestinationRule rule;
+    rule.host = "web.t.svc.cluster.local";
+    rule.outlier_detection = OutlierDetectionPolicy{};
+    c.destination_rules.push_back(rule);
+    return c;
+}
+
+std::vector<dataplane::Event> connect_events(DataplaneBench& b) {
+    std::vector<dataplane::Event> out;
+    for (const auto& e : b.events()) {
+        if (e.kind != dataplane::Event::Kind::neighbour_seen && e.kind != dataplane::Event::Kind::resolve_neighbour) out.push_back(e);
+    }
+    return out;
+}
+
+uint32_t endpoint_index(const Config& c, const std::string& address) {
+    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
+        if (c.endpoints[i].address->to_string() == address) return i;
+    }
+    return UINT32_MAX;
+}
+
+TEST(ConnectOutcome, SynAckAndResetAreReportedForOutlierDetection) {
+    DataplaneBench b(with_outlier_detection());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame synack = reply_from_endpoint(b, syn, nat, 8080);
+    synack.tcp_flags = SYN | ACK;
+    b.exchange(b.backend(), synack.build());
+    auto events = connect_events(b);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, dataplane::Event::Kind::connect_succeeded);
+    EXPECT_EQ(events[0].endpoint, endpoint_index(b.config(), nat.endpoint));
+    b.exchange(b.backend(), synack.build());  // a retransmitted SYN-ACK is no new outcome
+    EXPECT_TRUE(connect_events(b).empty());
+
+    const Frame syn2 = from_client(b, "10.0.0.1", 4000);
+    const Nat nat2 = open_flow(b, syn2);
+    Frame rst = reply_from_endpoint(b, syn2, nat2, 8080);
+    rst.tcp_flags = RST | ACK;
+    b.exchange(b.backend(), rst.build());
+    events = connect_events(b);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, dataplane::Event::Kind::connect_failed);
+    EXPECT_EQ(events[0].endpoint, endpoint_index(b.config(), nat2.endpoint));
+}
+
+TEST(ConnectOutcome, AnUnansweredSynTimesOut) {
+    dataplane::FlowTimeouts t;
+    t.tcp_syn = std::chrono::milliseconds(1);
+    DataplaneBench b(with_outlier_detection(), 1, t);
+    const Nat nat = open_flow(b, from_client(b));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sweep_whole_table(b);
+    auto events = connect_events(b);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, dataplane::Event::Kind::connect_timed_out);
+    EXPECT_EQ(events[0].endpoint, endpoint_index(b.config(), nat.endpoint));
+}
+
+TEST(ConnectOutcome, NotReportedWithoutOutlierDetection) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame rst = reply_from_endpoint(b, syn, nat, 8080);
+    rst.tcp_flags = RST | ACK;
+    b.exchange(b.backend(), rst.build());
+    EXPECT_TRUE(connect_events(b).empty());
+}
+
 TEST(MultiWorker, RepliesAreHandedToTheWorkerThatOwnsTheFlow) {
     DataplaneBench b(bench_config(), 2);
     for (uint16_t p = 3000; p < 3020; ++p) {
