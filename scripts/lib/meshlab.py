@@ -56,10 +56,11 @@ class Lab:
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
                  tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True,
-                 port_type="tap", arms=2, ipv6=False, routed=False):
+                 port_type="tap", arms=2, ipv6=False, routed=False, extra_config=""):
         assert port_type in PORT_TYPES and arms in (1, 2)
         assert not (routed and ipv6), "a port has one gateway, of one family"
         self.port_type, self.arms, self.ipv6, self.routed = port_type, arms, ipv6, routed
+        self.extra_config = extra_config  # TOML appended to the generated file (health checks, rules)
         self.vip6 = "fd96::10"
         # Where the client lives and what it calls the node.
         self.client_address, self.node_address = ("10.10.0.1", "10.10.0.2") if arms == 2 else ("10.20.0.100", "10.20.0.2")
@@ -271,7 +272,7 @@ class Lab:
                           f"healthy = {'true' if e.healthy else 'false'}",
                           f'locality = {{ network = "{e.network}", region = "{e.region}", zone = "{e.zone}" }}', ""]
         with open(self.config_path, "w") as f:
-            f.write("\n".join(lines))
+            f.write("\n".join(lines) + "\n" + self.extra_config)
 
     def start_daemon(self):
         meshgated = os.path.join(self.build_dir, "src", "daemon", "meshgated")

@@ -119,7 +119,12 @@ void read_health_checks(TableReader& root, Config& config, Diagnostics& diagnost
             hc.service = *v;
             if (!config.find_service(*v)) r.error(*r.find("service"), "service", "no service or service_entry \"" + *v + "\" is defined");
         }
-        if (auto v = r.choice("kind", {"tcp", "http", "hbone"})) hc.kind = static_cast<HealthCheckKind>(*v);
+        if (auto v = r.choice("kind", {"tcp", "http", "hbone"})) {
+            hc.kind = static_cast<HealthCheckKind>(*v);
+            if (hc.kind == HealthCheckKind::hbone) {
+                r.error(*r.find("kind"), "kind", "kind = \"hbone\" is not supported yet (it comes with HBONE); use \"tcp\" or \"http\"");
+            }
+        }
         if (auto v = r.string("path")) {
             if (v->empty() || v->front() != '/') r.error(*r.find("path"), "path", "expected an absolute HTTP path such as \"/healthz\", found \"" + *v + "\"");
             hc.path = *v;
@@ -130,6 +135,11 @@ void read_health_checks(TableReader& root, Config& config, Diagnostics& diagnost
         if (auto v = r.duration("timeout")) hc.timeout = *v;
         if (auto v = r.integer("healthy_threshold", 1, 1000)) hc.healthy_threshold = static_cast<uint32_t>(*v);
         if (auto v = r.integer("unhealthy_threshold", 1, 1000)) hc.unhealthy_threshold = static_cast<uint32_t>(*v);
+        hc.jitter = hc.interval / 10;
+        if (auto v = r.duration("jitter")) {
+            hc.jitter = *v;
+            if (hc.jitter >= hc.interval) r.error(*r.find("jitter"), "jitter", "the jitter must be shorter than the interval");
+        }
         if (hc.timeout > hc.interval) {
             const auto* at = r.find("timeout") ? r.find("timeout") : &(*list)[i];
             r.error(*at, "timeout", "the timeout (" + format_duration(hc.timeout) + ") is longer than the interval (" +

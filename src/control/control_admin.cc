@@ -83,6 +83,15 @@ json ControlThread::endpoint_runtime(uint32_t slot) {
         active += w->endpoints[slot].active_flows.get();
     }
     json j = {{"active_flows", active}, {"new_flows", new_flows}, {"packets", packets}, {"bytes", bytes}};
+    if (auto check = health_.state(slot)) {
+        j["check"] = {{"down", check->down}, {"last", check->last}, {"consecutive_successes", check->consecutive_successes},
+                      {"consecutive_failures", check->consecutive_failures}};
+    }
+    if (auto x = outliers_.ejection(slot)) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        const auto ms = [](Duration d) { return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+        j["ejection"] = {{"reason", x->reason}, {"for_ms", ms(now - x->since)}, {"remaining_ms", ms(x->until - now)}};
+    }
     // What the running snapshot does with it (a change just made shows once published).
     const auto& lb = *setup_.publisher->latest().lb;
     const auto& e = live_.config().endpoints[slot];
@@ -107,6 +116,9 @@ json ControlThread::stats() {
     doc["neighbours"] = setup_.resolver->known();
     doc["update_latency"] = latency_json(update_latency_);
     doc["rebuild_latency"] = latency_json(rebuild_latency_);
+    doc["health_checks"] = {{"targets", health_.targets()}, {"ok", health_.probes("ok")}, {"failed", health_.probes("failed")},
+                            {"timeout", health_.probes("timeout")}};
+    doc["outlier_detection"] = {{"ejections", outliers_.ejections_total()}, {"refused", outliers_.overflows()}};
     if (admin_) {
         const auto& a = admin_->counters();
         doc["admin"] = {{"connections", a.accepted}, {"refused", a.refused}, {"requests", a.requests},
@@ -175,6 +187,11 @@ std::string ControlThread::prometheus() {
         w.gauge("meshgate_endpoint_selectable", "1 when new flows can be sent to the endpoint",
                 runtime.value("selectable", false) ? 1 : 0, labels);
     }
+    for (const char* result : {"ok", "failed", "timeout"}) {
+        w.counter("meshgate_health_checks_total", "active health check probes, by result", health_.probes(result), {{"result", result}});
+    }
+    w.counter("meshgate_outlier_ejections_total", "endpoints ejected by outlier detection", outliers_.ejections_total());
+    w.counter("meshgate_outlier_ejections_refused_total", "ejections refused by max_ejection_percent", outliers_.overflows());
     w.histogram_seconds("meshgate_update_visible_seconds", "from an update's arrival to its snapshot being seen by every worker", update_latency_);
     w.histogram_seconds("meshgate_snapshot_rebuild_seconds", "time to plan and build one snapshot", rebuild_latency_);
     if (admin_) {

@@ -18,6 +18,8 @@ uint64_t monotonic_ns() {
                                      std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
+MonotonicTime monotonic_now() { return std::chrono::steady_clock::now().time_since_epoch(); }
+
 uint64_t microseconds(std::chrono::steady_clock::duration d) {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
@@ -26,6 +28,7 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 
 ControlThread::ControlThread(ControlSetup setup, Config config) : setup_(std::move(setup)), live_(std::move(config)) {
     update_steering();
+    follow_membership();
     publish();
     const auto& admin = live_.config().admin;
     listener_ = std::make_unique<UnixListener>(admin.socket, static_cast<mode_t>(admin.socket_mode), admin.socket_group);
@@ -45,6 +48,17 @@ void ControlThread::update_steering() {
     for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
     for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
     for (auto& maps : *setup_.steering) maps.update(owned);
+}
+
+void ControlThread::follow_membership() {
+    if (live_.membership_version() == followed_membership_) return;
+    followed_membership_ = live_.membership_version();
+    outliers_.sync(live_);
+    health_.sync(live_, monotonic_now());
+}
+
+void ControlThread::note_update() {
+    if (live_.dirty() && !batch_started_) batch_started_ = std::chrono::steady_clock::now();
 }
 
 void ControlThread::publish() {
@@ -88,9 +102,25 @@ void ControlThread::track_visibility() {
 void ControlThread::drain_events() {
     bool changed = false;
     dataplane::Event e;
+    const MonotonicTime now = monotonic_now();
     for (auto* ring : setup_.events) {
-        while (rte_ring_sc_dequeue_elem(ring, &e, sizeof e) == 0) changed = setup_.resolver->learn(e) || changed;
+        while (rte_ring_sc_dequeue_elem(ring, &e, sizeof e) == 0) {
+            switch (e.kind) {
+                case dataplane::Event::Kind::connect_succeeded:
+                    outliers_.record(e.endpoint, lb::ConnectResult::success, now, live_);
+                    break;
+                case dataplane::Event::Kind::connect_failed:
+                    outliers_.record(e.endpoint, lb::ConnectResult::failure, now, live_);
+                    break;
+                case dataplane::Event::Kind::connect_timed_out:
+                    outliers_.record(e.endpoint, lb::ConnectResult::timeout, now, live_);
+                    break;
+                default:
+                    changed = setup_.resolver->learn(e) || changed;
+            }
+        }
     }
+    note_update();
     if (changed && !live_.dirty()) publish_neighbours();
 }
 
@@ -121,6 +151,11 @@ void ControlThread::run() {
         drain_events();
         track_visibility();
         admin_->poll(visible_generation_);
+        const MonotonicTime now = monotonic_now();
+        follow_membership();  // before probing: admin updates may have added or removed endpoints
+        health_.poll(now, live_, outliers_);
+        outliers_.tick(now, live_);
+        note_update();
         if (live_.dirty()) publish();  // everything this round changed, as one snapshot
         setup_.resolver->solicit(*setup_.publisher->latest().lb, monotonic_ns());
         setup_.publisher->reclaim();

@@ -10,9 +10,11 @@
 
 #include "control/admin_commands.h"
 #include "control/admin_server.h"
+#include "control/health_checker.h"
 #include "control/latency_histogram.h"
 #include "control/live_state.h"
 #include "control/neighbour_resolver.h"
+#include "control/outlier_tracker.h"
 #include "control/unix_listener.h"
 #include "dataplane/counters.h"
 #include "dataplane/exception_path.h"
@@ -61,6 +63,8 @@ public:
 
 private:
     void publish();  // the live state's changes since the last publish
+    void follow_membership();  // health checks and outlier detection follow the live endpoints
+    void note_update();        // something changed the live state: a batch starts if none has
     void publish_neighbours();
     void track_visibility();
     void drain_events();
@@ -80,6 +84,9 @@ private:
 
     ControlSetup setup_;
     LiveState live_;
+    OutlierTracker outliers_;
+    HealthChecker health_;
+    uint64_t followed_membership_ = UINT64_MAX;
     uint64_t generation_ = 0;
     uint64_t visible_generation_ = 0;
     struct InFlight {

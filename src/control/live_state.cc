@@ -89,6 +89,7 @@ uint32_t LiveState::take_slot() {
 
 void LiveState::place(uint32_t slot, const std::string& identity, Endpoint endpoint, EndpointSource source) {
     touch(endpoint.service);
+    ++membership_version_;
     health_[slot] = {endpoint.healthy, check_down_.count(identity) > 0 && check_down_[identity],
                      ejected_.count(identity) > 0 && ejected_[identity]};
     sources_[slot] = source;
@@ -99,6 +100,7 @@ void LiveState::place(uint32_t slot, const std::string& identity, Endpoint endpo
 
 void LiveState::vacate(uint32_t slot) {
     touch(config_.endpoints[slot].service);
+    ++membership_version_;
     config_.endpoints[slot] = Endpoint{};  // no service, no address: planned by nobody
     identities_[slot].clear();
     health_[slot] = {};
@@ -183,7 +185,15 @@ bool LiveState::set_ejected(uint32_t slot, bool ejected) {
 // The file's endpoints with the admin changes on top, placed in their slots: a surviving
 // identity keeps its slot, a vanished one frees it, a new one takes a free one.
 void LiveState::rebuild_from(const std::vector<Endpoint>& file_endpoints) {
-    std::map<std::string, std::pair<Endpoint, EndpointSource>> wanted;
+    // In file order, then the admin API's additions: a first start numbers slots as the file
+    // does, so the live plan and an offline plan of the same file agree on endpoint ids.
+    struct Wanted {
+        std::string identity;
+        Endpoint endpoint;
+        EndpointSource source;
+    };
+    std::vector<Wanted> wanted;
+    std::set<std::string> wanted_ids;
     const auto ids = identities_of(file_endpoints);
     for (size_t i = 0; i < file_endpoints.size(); ++i) {
         Endpoint e = file_endpoints[i];
@@ -194,23 +204,25 @@ void LiveState::rebuild_from(const std::vector<Endpoint>& file_endpoints) {
             if (it->second.weight) e.weight = *it->second.weight;
             source = EndpointSource::admin;
         }
-        wanted.emplace(ids[i], std::make_pair(std::move(e), source));
+        if (wanted_ids.insert(ids[i]).second) wanted.push_back({ids[i], std::move(e), source});
     }
     for (const auto& [identity, change] : admin_) {
-        if (change.kind == AdminChange::Kind::added) wanted.emplace(identity, std::make_pair(change.endpoint, EndpointSource::admin));
+        if (change.kind == AdminChange::Kind::added && wanted_ids.insert(identity).second) {
+            wanted.push_back({identity, change.endpoint, EndpointSource::admin});
+        }
     }
     for (auto it = slots_.begin(); it != slots_.end();) {
-        if (wanted.count(it->first)) {
+        if (wanted_ids.count(it->first)) {
             ++it;
             continue;
         }
         vacate(it->second);
         it = slots_.erase(it);
     }
-    for (auto& [identity, entry] : wanted) {
-        auto it = slots_.find(identity);
+    for (auto& w : wanted) {
+        auto it = slots_.find(w.identity);
         const uint32_t slot = it != slots_.end() ? it->second : take_slot();
-        place(slot, identity, std::move(entry.first), entry.second);
+        place(slot, w.identity, std::move(w.endpoint), w.source);
     }
     all_dirty_ = true;
 }

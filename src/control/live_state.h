@@ -59,6 +59,9 @@ public:
     // The slot of the endpoint of `service` at `address` and `port` (0: the service's target port).
     std::optional<uint32_t> find(const std::string& service, const IpAddress& address, uint16_t port) const;
     size_t admin_changes() const { return admin_.size(); }
+    // Changes whenever an endpoint comes or goes (or the file is reloaded): what health
+    // checks and outlier detection follow.
+    uint64_t membership_version() const { return membership_version_; }
 
     // Admin updates. Each returns an error message, or nothing when applied.
     std::optional<std::string> add(Endpoint endpoint);
@@ -100,6 +103,7 @@ private:
     std::map<std::string, bool> check_down_, ejected_;  // by identity: survive reloads
     std::set<std::string> dirty_services_;
     bool all_dirty_ = true;
+    uint64_t membership_version_ = 0;
 };
 
 }  // namespace meshgate::control

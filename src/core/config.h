@@ -87,6 +87,7 @@ struct HealthCheck {
     Duration timeout = std::chrono::milliseconds(500);
     uint32_t healthy_threshold = 2;
     uint32_t unhealthy_threshold = 3;
+    Duration jitter = std::chrono::milliseconds(100);  // each probe starts up to this much late
 };
 
 struct HboneAuthorization {

@@ -34,6 +34,8 @@ public:
     bool record(size_t host, ConnectResult result, MonotonicTime now);
     // The interval tick: un-ejects hosts whose ejection time has passed. Returns them.
     std::vector<size_t> tick(MonotonicTime now);
+    // Carries a host's state over into a detector made for a new membership.
+    void set_state(size_t host, const HostState& state) { hosts_[host] = state; }
     // A passing active health check un-ejects at once (Envoy's default).
     void on_active_check_success(size_t host);
 

@@ -73,7 +73,85 @@ class AdminSocket:
         self.sock.close()
 
 
+OUTLIER_DETECTION = """
+[[destination_rule]]
+host = "who.lab.svc.cluster.local"
+[destination_rule.traffic_policy.outlier_detection]
+consecutive_5xx_errors = 3
+interval = "1s"
+base_ejection_time = "3s"
+max_ejection_percent = 50
+"""
+
+ACTIVE_CHECK = """
+[[health_check]]
+service = "lab/who"
+kind = "tcp"
+interval = "500ms"
+timeout = "300ms"
+unhealthy_threshold = 2
+healthy_threshold = 1
+"""
+
+
+def endpoint_state(lab, address):
+    return {e["address"]: e for e in lab.ctl("endpoints")["endpoints"]}[address]
+
+
+def wait_for(predicate, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 class SlowPath(unittest.TestCase):
+    def test_outlier_detection_ejects_a_dead_backend_and_returns_it(self):
+        with lab(extra_config=OUTLIER_DETECTION) as l:
+            self.assertEqual(l.client("--tcp", "40")["failures"], [])
+            dead = l.endpoints[0]  # east-1a-1, in the local zone
+            l.kill_server(dead)
+            report = l.client("--tcp", "200", "--parallel", "4")
+            # Three consecutive refused connects eject it; a few more were in flight meanwhile.
+            self.assertGreaterEqual(len(report["failures"]), 3)
+            self.assertLessEqual(len(report["failures"]), 3 + 4 + 2, report["failures"])
+            state = endpoint_state(l, "10.20.0.11")
+            self.assertTrue(state["ejected"])
+            self.assertIn("connect failures", state["ejection"]["reason"])
+            self.assertFalse(state["selectable"])
+            report = l.client("--tcp", "200", "--parallel", "4")
+            self.assertEqual(report["failures"], [], "no new connection reaches the ejected endpoint")
+            self.assertNotIn("east-1a-1", report["tcp"])
+            l.start_server(dead)
+            self.assertTrue(wait_for(lambda: not endpoint_state(l, "10.20.0.11")["ejected"], 8),
+                            "returned after base_ejection_time at an interval tick")
+            report = l.client("--tcp", "200")
+            self.assertEqual(report["failures"], [])
+            self.assertIn("east-1a-1", report["tcp"])
+            self.assertEqual(l.ctl("stats")["outlier_detection"]["ejections"], 1)
+
+    def test_an_active_check_marks_a_dead_backend_down_and_up(self):
+        with lab(extra_config=ACTIVE_CHECK) as l:
+            self.assertTrue(wait_for(lambda: endpoint_state(l, "10.20.0.12").get("check", {}).get("last") == "ok", 5))
+            dead = l.endpoints[1]  # east-1a-2
+            l.kill_server(dead)
+            killed = time.time()
+            down = wait_for(lambda: endpoint_state(l, "10.20.0.12").get("check", {}).get("down"), 5)
+            took = time.time() - killed
+            self.assertTrue(down)  # how soon is perf/failover.py's figure, not a pass/fail bound
+            report = l.client("--tcp", "200")
+            self.assertEqual(report["failures"], [])
+            self.assertNotIn("east-1a-2", report["tcp"])
+            self.assertIn("refused", endpoint_state(l, "10.20.0.12")["check"]["last"].lower())
+            l.start_server(dead)
+            self.assertTrue(wait_for(lambda: not endpoint_state(l, "10.20.0.12")["check"]["down"], 5))
+            report = l.client("--tcp", "200")
+            self.assertIn("east-1a-2", report["tcp"])
+            print(f"\n  active check: marked down {took * 1000:.0f} ms after the kill", file=sys.stderr)
+
     def test_unhealthy_endpoints_move_new_flows_by_the_live_plan(self):
         with lab() as l:
             self.assertEqual(set(live_shares(l)) >= {"east-1a-1", "east-1a-2"}, True)
