@@ -56,11 +56,12 @@ class Lab:
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
                  tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True,
-                 port_type="tap", arms=2, ipv6=False, routed=False, extra_config=""):
+                 port_type="tap", arms=2, ipv6=False, routed=False, extra_config="", metrics_listen=None):
         assert port_type in PORT_TYPES and arms in (1, 2)
         assert not (routed and ipv6), "a port has one gateway, of one family"
         self.port_type, self.arms, self.ipv6, self.routed = port_type, arms, ipv6, routed
         self.extra_config = extra_config  # TOML appended to the generated file (health checks, rules)
+        self.metrics_listen = metrics_listen  # [admin].metrics_listen, in meshgated's namespace
         self.vip6 = "fd96::10"
         # Where the client lives and what it calls the node.
         self.client_address, self.node_address = ("10.10.0.1", "10.10.0.2") if arms == 2 else ("10.20.0.100", "10.20.0.2")
@@ -248,7 +249,8 @@ class Lab:
         lines = [
             "[node]", 'name = "gw-1"', 'cluster = "cluster-1"', 'network = "net-1"', 'region = "us-east"',
             'zone = "us-east-1a"', "",
-            "[admin]", f'socket = "{self.admin_socket}"', "",
+            "[admin]", f'socket = "{self.admin_socket}"',
+            *([f'metrics_listen = "{self.metrics_listen}"'] if self.metrics_listen else []), "",
             "[lb]", "maglev_table_size = 65537", "",
             "[dataplane]", f'lcores = "{self.lcores}"', "memory_mb = 512", "hugepages = false",
             "flow_table_size = 65536", 'eal_args = ["--log-level=*:warning"]', "",
@@ -363,6 +365,15 @@ class Lab:
         p = sh(PYTHON, os.path.join(HERE, "lab_client.py"), "--vip", target, "--tcp-port",
                tcp_port or self.tcp_port, "--udp-port", self.udp_port, *args, ns=self.ns("c"), timeout=timeout)
         return json.loads(p.stdout)
+
+    def http_get(self, url):
+        """GET `url` from inside meshgated's namespace: (status, body)."""
+        code = ("import sys, urllib.request, urllib.error\n"
+                "try:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); sys.stdout.write(r.read().decode())\n"
+                "except urllib.error.HTTPError as e:\n print(e.code); sys.stdout.write(e.read().decode())\n")
+        out = sh(PYTHON, "-c", code, url, ns=self.ns("d")).stdout
+        status, _, body = out.partition("\n")
+        return int(status), body
 
     def client_async(self, *args, target=None):
         """lab_client.py started in the background; finish it with client_result()."""

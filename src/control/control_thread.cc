@@ -38,6 +38,19 @@ ControlThread::ControlThread(ControlSetup setup, Config config) : setup_(std::mo
         return reply;
     });
     std::cerr << "meshgated: admin socket " << admin.socket << "\n";
+    if (admin.metrics_listen) {
+        metrics_ = std::make_unique<MetricsServer>(*admin.metrics_listen, [this](const std::string& path) -> HttpAnswer {
+            if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus()};
+            if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+            if (path == "/readyz") {
+                // Ready once every worker sees a snapshot: ports are up and new flows are placed.
+                if (visible_generation_ >= 1) return {200, "text/plain; charset=utf-8", "ready\n"};
+                return {503, "text/plain; charset=utf-8", "starting\n"};
+            }
+            return {404, "text/plain; charset=utf-8", "try /metrics, /healthz or /readyz\n"};
+        });
+        std::cerr << "meshgated: metrics on http://" << admin.metrics_listen->to_string() << "/metrics\n";
+    }
 }
 
 void ControlThread::update_steering() {
@@ -151,6 +164,7 @@ void ControlThread::run() {
         drain_events();
         track_visibility();
         admin_->poll(visible_generation_);
+        if (metrics_) metrics_->poll();
         const MonotonicTime now = monotonic_now();
         follow_membership();  // before probing: admin updates may have added or removed endpoints
         health_.poll(now, live_, outliers_);

@@ -13,6 +13,7 @@
 #include "control/health_checker.h"
 #include "control/latency_histogram.h"
 #include "control/live_state.h"
+#include "control/metrics_server.h"
 #include "control/neighbour_resolver.h"
 #include "control/outlier_tracker.h"
 #include "control/unix_listener.h"
@@ -100,6 +101,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::unique_ptr<UnixListener> listener_;
     std::unique_ptr<AdminServer> admin_;
+    std::unique_ptr<MetricsServer> metrics_;  // when [admin].metrics_listen is set
 };
 
 }  // namespace meshgate::control

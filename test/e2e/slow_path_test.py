@@ -305,11 +305,20 @@ class SlowPath(unittest.TestCase):
     def test_metrics_pass_promtool(self):
         promtool = shutil.which("promtool")
         self.assertIsNotNone(promtool, "promtool (Debian package prometheus) is installed by scripts/setup")
-        with lab() as l:
+        with lab(metrics_listen="127.0.0.1:15020", extra_config=OUTLIER_DETECTION + ACTIVE_CHECK) as l:
             self.assertEqual(l.client("--tcp", "50")["failures"], [])
             text = l.ctl("stats", "--prometheus", json_output=False).stdout
             p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            # The same, scraped over HTTP as a Prometheus server would.
+            status, scraped = l.http_get("http://127.0.0.1:15020/metrics")
+            self.assertEqual(status, 200)
+            p = subprocess.run([promtool, "check", "metrics"], input=scraped, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('meshgate_health_checks_total{result="ok"}', scraped)
+            self.assertEqual(l.http_get("http://127.0.0.1:15020/readyz"), (200, "ready\n"))
+            self.assertEqual(l.http_get("http://127.0.0.1:15020/healthz"), (200, "ok\n"))
+            self.assertEqual(l.http_get("http://127.0.0.1:15020/other")[0], 404)
             for series in ('meshgate_worker_rx_packets_total{worker="0"}', 'meshgate_service_new_flows_total{service="lab/who"}',
                            'meshgate_endpoint_active_flows{endpoint="10.20.0.11:9080"', "meshgate_update_visible_seconds_bucket",
                            "meshgate_snapshot_generation "):
