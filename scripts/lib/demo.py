@@ -2,13 +2,16 @@
 """The demo: meshgated between a real client and real servers in network namespaces.
 
 Endpoints in two zones of us-east and in us-west; PreferClose keeps traffic in the gateway's
-zone (us-east-1a). Then the local zone is marked unhealthy in the TOML and reloaded: traffic
-fails over to us-east-1b without a pause. Everything is removed at the end.
+zone (us-east-1a). Then, as an operator would see it, with no TOML edit and no SIGHUP: a
+backend process dies and meshgate ejects it by itself (outlier detection on the connects it
+sees, and an active health check); `meshgatectl endpoints` and `plan` show the new levels;
+another endpoint is drained with `meshgatectl drain`; the counters come from
+`meshgatectl stats`. Everything is removed at the end.
 """
-import json
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -21,42 +24,77 @@ ENDPOINTS = [
     ("east-1b-2", "10.20.0.22", "us-east-1b", "us-east"),
     ("west-2a-1", "10.20.0.31", "us-west-2a", "us-west"),
 ]
-ZONE = {name: zone for name, _, zone, _ in ENDPOINTS}
+
+HEALTH = """
+[[destination_rule]]
+host = "who.lab.svc.cluster.local"
+[destination_rule.traffic_policy.outlier_detection]
+consecutive_5xx_errors = 3
+interval = "1s"
+base_ejection_time = "30s"
+max_ejection_percent = 50
+
+[[health_check]]
+service = "lab/who"
+kind = "tcp"
+interval = "1s"
+timeout = "500ms"
+unhealthy_threshold = 2
+healthy_threshold = 2
+"""
 
 
 def show(title, report):
     print(f"\n{title}: {sum(report['tcp'].values())} TCP connections, {sum(report['udp'].values())} UDP exchanges, "
-          f"{len(report['failures'])} failures, {report['seconds']} s")
+          f"{len(report['failures'])} failed, {report['seconds']} s")
     per_zone = {}
     for name, _, zone, _ in ENDPOINTS:
         n = report["tcp"].get(name, 0)
         per_zone[zone] = per_zone.get(zone, 0) + n
         print(f"  {name:10} {zone:11} tcp {n:5}  udp {report['udp'].get(name, 0):4}")
     print("  by zone: " + ", ".join(f"{z} {n}" for z, n in per_zone.items()))
-    for f in report["failures"][:5]:
-        print("  failure:", f)
+    for f in report["failures"][:3]:
+        print("  failed:", f)
+
+
+def ctl(lab, *args):
+    command = ["meshgatectl", *map(str, args)]
+    print(f"\n$ {' '.join(command)}")
+    p = lab.ctl(*args, json_output=False, check=False)
+    print((p.stdout + p.stderr).rstrip())
 
 
 def main():
     build = sys.argv[1]
-    ctl = os.path.join(build, "src", "cli", "meshgatectl")
     endpoints = [meshlab.Endpoint(n, a, z, region=r) for n, a, z, r in ENDPOINTS]
     print("== building the lab: client, meshgated (DPDK net_tap ports), 5 endpoints in 3 zones / 2 regions")
-    with meshlab.Lab(build, endpoints, prefix="mgdemo", workdir="/tmp/mgdemo") as lab:
-        print(f"   meshgated config: {lab.config_path}; counters: {lab.stats_path}")
-        print("\n== meshgatectl plan (what meshgate decided, and why)")
-        print(subprocess.run([ctl, "plan", "--config", lab.config_path], capture_output=True, text=True).stdout)
-
+    with meshlab.Lab(build, endpoints, prefix="mgdemo", workdir="/tmp/mgdemo", extra_config=HEALTH) as lab:
+        os.environ["MESHGATE_SOCKET"] = lab.admin_socket
+        print(f"   meshgated config: {lab.config_path}; admin socket: {lab.admin_socket} (meshgatectl --socket)")
+        ctl(lab, "status")
+        ctl(lab, "plan")
         show("PreferClose, every endpoint healthy", lab.client("--tcp", "1000", "--udp", "100"))
 
-        print("\n== marking us-east-1a unhealthy in the TOML and reloading (SIGHUP)")
-        lab.reload([meshlab.Endpoint(**{**vars(e), "healthy": e.zone != "us-east-1a"}) for e in endpoints])
-        show("after failover", lab.client("--tcp", "1000", "--udp", "100"))
-        print("  (new flows move at once; an existing flow, e.g. a reused client port, stays pinned: semantics.md §6)")
+        print("\n== east-1a-1's server process dies (its host still answers SYNs with RSTs); clients keep connecting")
+        lab.kill_server(endpoints[0])
+        show("while meshgate notices", lab.client("--tcp", "300", "--parallel", "4"))
+        deadline = time.time() + 5  # the active check's two failures, one second apart
+        while time.time() < deadline:
+            state = {e["address"]: e for e in lab.ctl("endpoints")["endpoints"]}["10.20.0.11"]
+            if state["ejected"] and state.get("check", {}).get("down"):
+                break
+            time.sleep(0.2)
+        ctl(lab, "endpoints")
+        ctl(lab, "plan")
+        show("after the ejection", lab.client("--tcp", "1000", "--udp", "100"))
 
-        stats = lab.wait_stats(lambda s: s["totals"]["new_flows"] > 0)
-        print("\n== meshgated counters")
-        print(json.dumps({"totals": stats["totals"], "drops": stats["drops"], "snapshot": stats["generation"]}, indent=2))
+        print("\n== draining east-1a-2 for maintenance: weight 0, its flows finish, new ones go elsewhere")
+        ctl(lab, "drain", "lab/who", "10.20.0.12")
+        ctl(lab, "plan")
+        show("with us-east-1a ejected and drained", lab.client("--tcp", "1000", "--udp", "100"))
+
+        ctl(lab, "stats")
+        print("\n  (Prometheus format: meshgatectl stats --prometheus, or [admin].metrics_listen over HTTP)")
     print("\n== lab removed (namespaces, taps, processes)")
 
 

@@ -56,12 +56,14 @@ class Lab:
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
                  tcp_port=9080, udp_port=5353, traffic_distribution="PreferClose", extra_tcp_ports=(), servers=True,
-                 port_type="tap", arms=2, ipv6=False, routed=False, extra_config="", metrics_listen=None):
+                 port_type="tap", arms=2, ipv6=False, routed=False, extra_config="", metrics_listen=None,
+                 daemon_env=None):
         assert port_type in PORT_TYPES and arms in (1, 2)
         assert not (routed and ipv6), "a port has one gateway, of one family"
         self.port_type, self.arms, self.ipv6, self.routed = port_type, arms, ipv6, routed
         self.extra_config = extra_config  # TOML appended to the generated file (health checks, rules)
         self.metrics_listen = metrics_listen  # [admin].metrics_listen, in meshgated's namespace
+        self.daemon_env = daemon_env or {}    # extra environment of meshgated (NOTIFY_SOCKET, …)
         self.vip6 = "fd96::10"
         # Where the client lives and what it calls the node.
         self.client_address, self.node_address = ("10.10.0.1", "10.10.0.2") if arms == 2 else ("10.20.0.100", "10.20.0.2")
@@ -281,7 +283,7 @@ class Lab:
         with open(self.daemon_log, "w") as log:
             self.daemon = subprocess.Popen(["ip", "netns", "exec", self.ns("d"), meshgated, "--config", self.config_path,
                                         "--stats-file", self.stats_path],
-                                           stdout=log, stderr=subprocess.STDOUT)
+                                           stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.daemon_env})
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.daemon.poll() is not None:

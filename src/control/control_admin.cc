@@ -205,6 +205,12 @@ std::string ControlThread::prometheus() {
 }
 
 json ControlThread::reload(bool discard_admin) {
+    // The service manager hears of the reload, and of its end whether it worked or not.
+    notifier_.reloading();
+    struct Done {
+        ServiceNotifier& n;
+        ~Done() { n.ready(); }
+    } done{notifier_};
     auto loaded = config::load_config_file(setup_.config_path);
     if (!loaded.config) {
         std::string why = "reload of " + setup_.config_path + " failed; keeping snapshot " + std::to_string(generation_) + ":";

@@ -163,6 +163,12 @@ void ControlThread::run() {
         if (setup_.signals->reload.exchange(false)) reload_on_signal();
         drain_events();
         track_visibility();
+        if (!ready_ && visible_generation_ >= 1) {
+            ready_ = true;
+            notifier_.ready();
+            notifier_.status("serving " + std::to_string(live_.config().services.size()) + " services");
+        }
+        notifier_.keepalive(std::chrono::steady_clock::now());
         admin_->poll(visible_generation_);
         if (metrics_) metrics_->poll();
         const MonotonicTime now = monotonic_now();
@@ -183,6 +189,7 @@ void ControlThread::run() {
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
+    notifier_.stopping();
     write_stats();
 }
 

@@ -16,6 +16,7 @@
 #include "control/metrics_server.h"
 #include "control/neighbour_resolver.h"
 #include "control/outlier_tracker.h"
+#include "control/service_notify.h"
 #include "control/unix_listener.h"
 #include "dataplane/counters.h"
 #include "dataplane/exception_path.h"
@@ -102,6 +103,8 @@ private:
     std::unique_ptr<UnixListener> listener_;
     std::unique_ptr<AdminServer> admin_;
     std::unique_ptr<MetricsServer> metrics_;  // when [admin].metrics_listen is set
+    ServiceNotifier notifier_;
+    bool ready_ = false;
 };
 
 }  // namespace meshgate::control

@@ -302,6 +302,26 @@ class SlowPath(unittest.TestCase):
             self.assertGreaterEqual(stats["errors"], 5)
             self.assertGreaterEqual(stats["closed_oversized"], 1)
 
+    def test_systemd_notifications(self):
+        """meshgated speaks sd_notify(3) to $NOTIFY_SOCKET, as under systemd's Type=notify."""
+        path = f"/tmp/mg-notify-{os.getpid()}.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind(path)
+        listener.settimeout(15)
+        try:
+            with lab(daemon_env={"NOTIFY_SOCKET": path}) as l:
+                got = [listener.recv(4096).decode() for _ in range(2)]
+                self.assertEqual(got[0], "READY=1", "ready once every worker sees the first snapshot")
+                self.assertTrue(got[1].startswith("STATUS=serving 1 services"), got[1])
+                l.ctl("reload")
+                self.assertTrue(listener.recv(4096).decode().startswith("RELOADING=1\nMONOTONIC_USEC="))
+                self.assertEqual(listener.recv(4096).decode(), "READY=1")
+                l.stop_daemon()
+                self.assertEqual(listener.recv(4096).decode(), "STOPPING=1")
+        finally:
+            listener.close()
+            os.unlink(path)
+
     def test_metrics_pass_promtool(self):
         promtool = shutil.which("promtool")
         self.assertIsNotNone(promtool, "promtool (Debian package prometheus) is installed by scripts/setup")
