@@ -127,6 +127,9 @@ def main():
     p.add_argument("--bulk", type=int, default=0, help="bytes to echo through one connection")
     p.add_argument("--refused-port", type=int, help="a TCP port the VIP does not serve")
     p.add_argument("--streams", type=int, default=0, help="long connections streaming data, each checked")
+    p.add_argument("--timeline", type=float, default=0,
+                   help="seconds of back-to-back connections, one at a time: each one's start time and endpoint or failure")
+    p.add_argument("--gap", type=float, default=0.005, help="seconds between --timeline connections")
     p.add_argument("--stream-seconds", type=float, default=10.0)
     a = p.parse_args()
     report = {"tcp": {}, "udp": {}, "failures": []}
@@ -138,6 +141,17 @@ def main():
     if a.refused_port:
         report["refused_port"] = refused_once(a.vip, a.refused_port, a.timeout)
     start = time.time()
+    if a.timeline:
+        report["timeline"] = []
+        i = 0
+        while time.time() - start < a.timeline:
+            t = time.time()
+            try:
+                report["timeline"].append([t, tcp_once(a.vip, a.tcp_port, i, a.timeout)])
+            except Exception as e:
+                report["timeline"].append([t, f"failed: {e!r}"])
+            i += 1
+            time.sleep(a.gap)
     if a.streams:
         report["streams"] = {}
         with ThreadPoolExecutor(a.streams) as pool:
