@@ -1,10 +1,13 @@
 #include "config/load_config.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "config/sections.h"
 #include "config/toml_reader.h"
+#include "config/utf8.h"
 
 namespace meshgate::config {
 
@@ -32,10 +35,24 @@ std::string first_line(const std::string& what) {
     return text;
 }
 
-LoadResult load(std::istream& in, const std::string& name) {
+LoadResult load(const std::string& text, const std::string& name) {
     LoadResult result;
+    if (const auto bad = first_invalid_utf8(text)) {
+        const auto line = static_cast<uint32_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad), '\n') + 1);
+        size_t line_start = 0;
+        if (*bad > 0) {
+            if (const auto newline = text.rfind('\n', *bad - 1); newline != std::string::npos) line_start = newline + 1;
+        }
+        const auto column = static_cast<uint32_t>(*bad - line_start + 1);
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[*bad]));
+        result.diagnostics.add({Diagnostic::Severity::error, name, line, column, "",
+                                std::string("the file is not valid UTF-8 (TOML must be): unexpected byte ") + byte});
+        return result;
+    }
     toml::value root;
     try {
+        std::istringstream in(text);
         root = toml::parse(in, name);
     } catch (const toml::syntax_error& e) {
         const auto loc = e.location();
@@ -77,12 +94,11 @@ LoadResult load_config_file(const std::string& path) {
         result.diagnostics.add({Diagnostic::Severity::error, path, 0, 0, "", "cannot open the file"});
         return result;
     }
-    return load(in, path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return load(text.str(), path);
 }
 
-LoadResult load_config_string(std::string_view text, const std::string& name) {
-    std::istringstream in{std::string(text)};
-    return load(in, name);
-}
+LoadResult load_config_string(std::string_view text, const std::string& name) { return load(std::string(text), name); }
 
 }  // namespace meshgate::config

@@ -74,15 +74,8 @@ json ControlThread::plan(const std::optional<std::string>& service) {
 }
 
 json ControlThread::endpoint_runtime(uint32_t slot) {
-    uint64_t packets = 0, bytes = 0, new_flows = 0, active = 0;
-    for (const auto* w : setup_.counters) {
-        if (slot >= w->endpoints.size()) continue;
-        packets += w->endpoints[slot].packets.get();
-        bytes += w->endpoints[slot].bytes.get();
-        new_flows += w->endpoints[slot].new_flows.get();
-        active += w->endpoints[slot].active_flows.get();
-    }
-    json j = {{"active_flows", active}, {"new_flows", new_flows}, {"packets", packets}, {"bytes", bytes}};
+    const Totals t = totals_.endpoint(slot);
+    json j = {{"active_flows", t.active_flows}, {"new_flows", t.new_flows}, {"packets", t.packets}, {"bytes", t.bytes}};
     if (auto check = health_.state(slot)) {
         j["check"] = {{"down", check->down}, {"last", check->last}, {"consecutive_successes", check->consecutive_successes},
                       {"consecutive_failures", check->consecutive_failures}};
@@ -94,11 +87,11 @@ json ControlThread::endpoint_runtime(uint32_t slot) {
     }
     // What the running snapshot does with it (a change just made shows once published).
     const auto& lb = *setup_.publisher->latest().lb;
-    const auto& e = live_.config().endpoints[slot];
-    for (const auto* plan : lb.plan()) {
-        if (plan->service != e.service) continue;
+    const auto service = live_.service_index(live_.config().endpoints[slot].service);
+    // (Right after a reload the live state is ahead of the snapshot: check it is the same service.)
+    if (service && *service < lb.config().services.size() && lb.config().services[*service].key() == live_.config().endpoints[slot].service) {
         uint32_t priority = 0;
-        if (const auto* p = planned(*plan, slot, &priority)) {
+        if (const auto* p = planned(lb.service_plan(*service), slot, &priority)) {
             j["selectable"] = p->healthy && p->effective_weight > 0;
             j["priority"] = priority;
             j["share_percent"] = p->share_percent;
@@ -111,7 +104,7 @@ json ControlThread::endpoint_runtime(uint32_t slot) {
 }
 
 json ControlThread::stats() {
-    auto doc = collect_stats(setup_.counters, live_.config());
+    auto doc = collect_stats(totals_, live_.config());
     doc["generation"] = generation_;
     doc["neighbours"] = setup_.resolver->known();
     doc["update_latency"] = latency_json(update_latency_);
@@ -153,15 +146,8 @@ std::string ControlThread::prometheus() {
         }
     }
     for (uint32_t s = 0; s < config.services.size(); ++s) {
-        uint64_t packets = 0, bytes = 0, new_flows = 0, active = 0, refused = 0;
-        for (const auto* c : setup_.counters) {
-            if (s >= c->services.size()) continue;
-            packets += c->services[s].packets.get();
-            bytes += c->services[s].bytes.get();
-            new_flows += c->services[s].new_flows.get();
-            active += c->services[s].active_flows.get();
-            refused += c->services[s].refused.get();
-        }
+        const Totals t = totals_.service(s);
+        const uint64_t packets = t.packets, bytes = t.bytes, new_flows = t.new_flows, active = t.active_flows, refused = t.refused;
         const MetricLabels service = {{"service", config.services[s].key()}};
         w.counter("meshgate_service_packets_total", "packets of the service's flows, both directions", packets, service);
         w.counter("meshgate_service_bytes_total", "bytes of the service's flows, both directions", bytes, service);

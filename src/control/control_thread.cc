@@ -26,7 +26,8 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-ControlThread::ControlThread(ControlSetup setup, Config config) : setup_(std::move(setup)), live_(std::move(config)) {
+ControlThread::ControlThread(ControlSetup setup, Config config)
+    : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)) {
     update_steering();
     follow_membership();
     publish();
@@ -66,6 +67,10 @@ void ControlThread::update_steering() {
 void ControlThread::follow_membership() {
     if (live_.membership_version() == followed_membership_) return;
     followed_membership_ = live_.membership_version();
+    std::vector<std::string> endpoints(live_.config().endpoints.size()), services;
+    for (uint32_t slot = 0; slot < endpoints.size(); ++slot) endpoints[slot] = live_.slot_identity(slot);
+    for (const auto& s : live_.config().services) services.push_back(s.key());
+    totals_.follow(endpoints, services);
     outliers_.sync(live_);
     health_.sync(live_, monotonic_now());
 }
@@ -140,7 +145,6 @@ void ControlThread::drain_events() {
 void ControlThread::reload_on_signal() {
     try {
         const auto result = reload(false);
-        next_generation();  // the reload is a batch of its own
         std::cerr << "meshgated: reload: " << result.dump() << "\n";
     } catch (const AdminError& e) {
         std::cerr << "meshgated: " << e.message << "\n";

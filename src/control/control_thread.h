@@ -10,6 +10,7 @@
 
 #include "control/admin_commands.h"
 #include "control/admin_server.h"
+#include "control/counter_totals.h"
 #include "control/health_checker.h"
 #include "control/latency_histogram.h"
 #include "control/live_state.h"
@@ -59,13 +60,14 @@ public:
     ControlThread(ControlSetup setup, Config config);
     void run();
 
-    const Config& live_config() const { return live_.config(); }
+    // The counters document of `meshgatectl stats`, for the exit report.
+    nlohmann::json counters() { return stats(); }
     // Update-to-visible latency of each batch, in µs.
     const LatencyHistogram& update_latency() const { return update_latency_; }
 
 private:
     void publish();  // the live state's changes since the last publish
-    void follow_membership();  // health checks and outlier detection follow the live endpoints
+    void follow_membership();  // counters, health checks and outlier detection follow the live endpoints
     void note_update();        // something changed the live state: a batch starts if none has
     void publish_neighbours();
     void track_visibility();
@@ -85,6 +87,7 @@ private:
     nlohmann::json reload(bool discard_admin) override;
 
     ControlSetup setup_;
+    CounterTotals totals_;
     LiveState live_;
     OutlierTracker outliers_;
     HealthChecker health_;

@@ -44,6 +44,12 @@ std::vector<std::string> LiveState::identities_of(const std::vector<Endpoint>& e
     return out;
 }
 
+std::optional<uint32_t> LiveState::service_index(const std::string& key) const {
+    const Service* s = service(key);
+    if (!s) return std::nullopt;
+    return static_cast<uint32_t>(s - config_.services.data());
+}
+
 std::string LiveState::identity(const Endpoint& endpoint) const {
     const Service* s = service(endpoint.service);
     if (!s) return endpoint.service + " ?";

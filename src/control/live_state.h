@@ -55,10 +55,14 @@ public:
     const std::vector<lb::EndpointHealth>& health() const { return health_; }
     EndpointSource source(uint32_t slot) const { return sources_[slot]; }
     bool occupied(uint32_t slot) const { return !config_.endpoints[slot].service.empty(); }
+    // The identity of the endpoint in `slot` (endpoint_identity()); empty when vacant.
+    const std::string& slot_identity(uint32_t slot) const { return identities_[slot]; }
     std::optional<uint32_t> find(const std::string& identity) const;
     // The slot of the endpoint of `service` at `address` and `port` (0: the service's target port).
     std::optional<uint32_t> find(const std::string& service, const IpAddress& address, uint16_t port) const;
     size_t admin_changes() const { return admin_.size(); }
+    // The index in config().services of the service `key` ("namespace/name").
+    std::optional<uint32_t> service_index(const std::string& key) const;
     // Changes whenever an endpoint comes or goes (or the file is reloaded): what health
     // checks and outlier detection follow.
     uint64_t membership_version() const { return membership_version_; }

@@ -4,8 +4,9 @@
 
 namespace meshgate::control {
 
-nlohmann::json collect_stats(const std::vector<const dataplane::WorkerCounters*>& workers, const Config& config) {
+nlohmann::json collect_stats(const CounterTotals& counters, const Config& config) {
     using nlohmann::json;
+    const auto& workers = counters.workers();
     auto sum = [&](auto field) {
         uint64_t n = 0;
         for (const auto* w : workers) n += field(*w).get();
@@ -33,35 +34,20 @@ nlohmann::json collect_stats(const std::vector<const dataplane::WorkerCounters*>
         if (n) drops[dataplane::to_string(static_cast<dataplane::Drop>(r))] = n;
     }
     json endpoints = json::object();
-    for (size_t id = 0; id < config.endpoints.size(); ++id) {
-        uint64_t packets = 0, bytes = 0, new_flows = 0, active = 0;
-        for (const auto* w : workers) {
-            if (id >= w->endpoints.size()) continue;
-            packets += w->endpoints[id].packets.get();
-            bytes += w->endpoints[id].bytes.get();
-            new_flows += w->endpoints[id].new_flows.get();
-            active += w->endpoints[id].active_flows.get();
-        }
+    for (uint32_t id = 0; id < config.endpoints.size(); ++id) {
         const auto& e = config.endpoints[id];
         const auto* service = config.find_service(e.service);
-        if (!service) continue;
+        if (!service) continue;  // an empty slot
+        const Totals t = counters.endpoint(id);
         endpoints[e.service + " " + lb::endpoint_key(config, *service, e)] = {
-            {"packets", packets}, {"bytes", bytes}, {"new_flows", new_flows}, {"active_flows", active},
+            {"packets", t.packets}, {"bytes", t.bytes}, {"new_flows", t.new_flows}, {"active_flows", t.active_flows},
             {"zone", e.locality.zone}, {"region", e.locality.region}};
     }
     json services = json::object();
-    for (size_t i = 0; i < config.services.size(); ++i) {
-        uint64_t packets = 0, bytes = 0, new_flows = 0, active = 0, refused = 0;
-        for (const auto* w : workers) {
-            if (i >= w->services.size()) continue;
-            packets += w->services[i].packets.get();
-            bytes += w->services[i].bytes.get();
-            new_flows += w->services[i].new_flows.get();
-            active += w->services[i].active_flows.get();
-            refused += w->services[i].refused.get();
-        }
-        services[config.services[i].key()] = {{"packets", packets}, {"bytes", bytes}, {"new_flows", new_flows},
-                                              {"active_flows", active}, {"refused_flows", refused}};
+    for (uint32_t i = 0; i < config.services.size(); ++i) {
+        const Totals t = counters.service(i);
+        services[config.services[i].key()] = {{"packets", t.packets}, {"bytes", t.bytes}, {"new_flows", t.new_flows},
+                                              {"active_flows", t.active_flows}, {"refused_flows", t.refused}};
     }
     return {{"workers", workers.size()}, {"totals", totals}, {"drops", drops}, {"services", services}, {"endpoints", endpoints}};
 }

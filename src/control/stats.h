@@ -4,14 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/counter_totals.h"
 #include "core/config.h"
-#include "dataplane/counters.h"
 
 namespace meshgate::control {
 
 // Sums the workers' counters (relaxed reads; workers keep running) into one document:
-// totals, drops by reason, and per service and endpoint of `config`. The admin API's
-// `stats` will serve it.
-nlohmann::json collect_stats(const std::vector<const dataplane::WorkerCounters*>& workers, const Config& config);
+// totals, drops by reason, and per service and endpoint of `config` (endpoints by slot).
+nlohmann::json collect_stats(const CounterTotals& counters, const Config& config);
 
 }  // namespace meshgate::control

@@ -192,9 +192,7 @@ int main(int argc, char** argv) {
         control.run();
         rte_eal_mp_wait_lcore();
 
-        std::vector<const dataplane::WorkerCounters*> view;
-        for (auto& c : counters) view.push_back(c.get());
-        std::cout << control::collect_stats(view, control.live_config()).dump(2) << "\n";
+        std::cout << control.counters().dump(2) << "\n";
         worker_loops.clear();
         for (const auto& e : exception_ports) {
             rte_eth_dev_stop(e.tap_port);

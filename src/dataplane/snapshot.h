@@ -123,6 +123,7 @@ public:
     bool observes_connects(uint32_t service) const { return observed_[service] != 0; }
     // The plan of every service, by service index, and the warnings tied to none.
     std::vector<const lb::ServicePlan*> plan() const;
+    const lb::ServicePlan& service_plan(uint32_t service) const { return services_[service]->plan; }
     const std::vector<std::string>& plan_warnings() const { return plan_warnings_; }
     // A SNAT address of `port` for `family`, chosen by `hash` among those there are.
     const IpAddress* snat_address(uint16_t port, uint8_t family, uint64_t hash) const;

@@ -327,6 +327,21 @@ TEST(LoadConfig, TheShippedExampleLoadsWithoutErrors) {
     EXPECT_TRUE(r.config.has_value());
 }
 
+TEST(LoadConfig, BytesThatAreNotUtf8AreLocatedAndNeverReachTheParser) {
+    // '4\xbf' once made toml11 read past its buffer (found by config_fuzz).
+    expect_error({"'4\xbf'", "test.toml:1:3", "", "not valid UTF-8"});
+    expect_error({node + "# caf\xc3\n", "test.toml:7:6", "", "unexpected byte 0xC3"});
+    expect_error({"# \xed\xa0\x80 a surrogate\n", "test.toml:1:3", "", "0xED"});
+    expect_error({"# \xc0\xaf overlong\n", "test.toml:1:3", "", "0xC0"});
+    auto ok = load(node + "# café, 東京, 🚀\n" + service);
+    EXPECT_TRUE(ok.config.has_value()) << "well-formed UTF-8 is fine";
+}
+
+TEST(LoadConfig, HealthCheckKindHboneIsNotSupportedYet) {
+    expect_error({node + service + "[[health_check]]\nservice = \"shop/web\"\nkind = \"hbone\"\n", "test.toml:14:1", "health_check[0].kind",
+                  "not supported yet"});
+}
+
 TEST(LoadConfig, AMissingFileIsAnError) {
     auto r = load_config_file("/nonexistent/meshgate.toml");
     ASSERT_FALSE(r.config.has_value());
