@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/allocator_tuning.h"
 #include "control/live_state.h"
 #include "dataplane/eal.h"
 #include "dataplane/snapshot_publisher.h"
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
         if (std::strcmp(argv[i], "--small") == 0) large = false;
     }
+    control::keep_table_memory_in_the_heap();  // as meshgated does
     dataplane::init_eal({"snapshot_bench", "-l", "0-1", "--no-huge", "-m", "2048", "--no-pci", "--file-prefix",
                          "snapbench" + std::to_string(getpid()), "--log-level=*:warning"});
     run(1, 10, repeat);

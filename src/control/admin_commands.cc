@@ -59,7 +59,7 @@ uint32_t named_endpoint(const Args& args, AdminContext& context) {
     const auto address = IpAddress::parse(text);
     if (!address) throw AdminError{"bad_request", "args.address: not an IP address: " + text};
     const auto port = static_cast<uint16_t>(args.number("port", 65535).value_or(0));
-    if (!context.live().config().find_service(service)) throw AdminError{"not_found", "no service " + service};
+    if (!context.live().service(service)) throw AdminError{"not_found", "no service " + service};
     const auto slot = context.live().find(service, *address, port);
     if (!slot) {
         throw AdminError{"not_found", "service " + service + " has no endpoint " + text +
@@ -73,7 +73,7 @@ json endpoint_json(AdminContext& context, uint32_t slot) {
     const auto& config = live.config();
     const auto& e = config.endpoints[slot];
     const auto& health = live.health()[slot];
-    const Service* service = config.find_service(e.service);
+    const Service* service = live.service(e.service);
     json j = {{"service", e.service},
               {"address", e.address ? e.address->to_string() : ""},
               {"port", service ? lb::endpoint_port(*service, e) : 0},
@@ -92,7 +92,7 @@ json endpoint_json(AdminContext& context, uint32_t slot) {
 json run_endpoints(const Args& args, AdminContext& context) {
     const auto only = args.string("service");
     const auto& config = context.live().config();
-    if (only && !config.find_service(*only)) throw AdminError{"not_found", "no service " + *only};
+    if (only && !context.live().service(*only)) throw AdminError{"not_found", "no service " + *only};
     json list = json::array();
     for (uint32_t slot = 0; slot < config.endpoints.size(); ++slot) {
         if (!context.live().occupied(slot) || (only && config.endpoints[slot].service != *only)) continue;
@@ -132,9 +132,9 @@ json run_endpoint_add(const Args& args, AdminContext& context) {
             e.labels[key] = value.get<std::string>();
         }
     }
-    if (!context.live().config().find_service(e.service)) throw AdminError{"not_found", "no service " + e.service};
+    if (!context.live().service(e.service)) throw AdminError{"not_found", "no service " + e.service};
     if (auto error = context.live().add(e)) throw AdminError{"conflict", *error};
-    const auto slot = *context.live().find(endpoint_identity(context.live().config(), e));
+    const auto slot = *context.live().find(e.service, *e.address, e.port.value_or(0));
     return {{"endpoint", endpoint_json(context, slot)}};
 }
 

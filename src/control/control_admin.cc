@@ -158,7 +158,7 @@ std::string ControlThread::prometheus() {
     for (uint32_t slot = 0; slot < config.endpoints.size(); ++slot) {
         if (!live_.occupied(slot)) continue;
         const auto& e = config.endpoints[slot];
-        const Service* service = config.find_service(e.service);
+        const Service* service = live_.service(e.service);
         const MetricLabels labels = {{"service", e.service}, {"endpoint", lb::endpoint_key(config, *service, e)},
                                      {"zone", e.locality.zone}, {"region", e.locality.region}};
         const json runtime = endpoint_runtime(slot);

@@ -91,6 +91,7 @@ void ControlThread::publish() {
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
     const uint64_t token = setup_.publisher->publish(std::move(next));
     rebuild_latency_.record(microseconds(std::chrono::steady_clock::now() - begin));
+    setup_.resolver->want_next_hops(*setup_.publisher->latest().lb);
     in_flight_.push_back({generation_, token, batch_started_});
     batch_started_.reset();
 }

@@ -82,7 +82,7 @@ void HealthChecker::sync(const LiveState& live, MonotonicTime now) {
             const auto& e = config.endpoints[slot];
             if (!live.occupied(slot) || e.service != checks_[c].service || !e.address) continue;
             Target t;
-            t.identity = endpoint_identity(config, e) + " check " + std::to_string(c);
+            t.identity = live.slot_identity(slot) + " check " + std::to_string(c);
             if (auto it = old.find(t.identity); it != old.end()) {
                 t = std::move(it->second);
                 old.erase(it);

@@ -61,6 +61,8 @@ public:
     // The slot of the endpoint of `service` at `address` and `port` (0: the service's target port).
     std::optional<uint32_t> find(const std::string& service, const IpAddress& address, uint16_t port) const;
     size_t admin_changes() const { return admin_.size(); }
+    // The service `key` ("namespace/name") of config(), found through an index.
+    const Service* service(const std::string& key) const;
     // The index in config().services of the service `key` ("namespace/name").
     std::optional<uint32_t> service_index(const std::string& key) const;
     // Changes whenever an endpoint comes or goes (or the file is reloaded): what health
@@ -91,7 +93,6 @@ private:
     void touch(const std::string& service) { dirty_services_.insert(service); }
     void rebuild_from(const std::vector<Endpoint>& file_endpoints);
     void index_services();
-    const Service* service(const std::string& key) const;
     std::string identity(const Endpoint& endpoint) const;  // endpoint_identity(), with the index
     std::vector<std::string> identities_of(const std::vector<Endpoint>& endpoints) const;
 

@@ -31,18 +31,25 @@ bool NeighbourResolver::learn(const dataplane::Event& e) {
     auto& mac = macs_[key(e.port, e.address)];
     if (rte_is_same_ether_addr(&mac, &e.mac)) return false;
     mac = e.mac;
+    table_.reset();
     return true;
 }
 
 void NeighbourResolver::want(uint16_t port, const dataplane::AddressKey& address) {
-    wanted_.try_emplace(key(port, address), 0);
+    fresh_ = wanted_.try_emplace(key(port, address), 0).second || fresh_;
 }
 
-void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {
+void NeighbourResolver::want_next_hops(const dataplane::LbState& lb) {
     for (size_t id = 0; id < lb.config().endpoints.size(); ++id) {
         const auto& t = lb.endpoint(static_cast<uint32_t>(id));
         if (t.usable) want(t.out_port, t.next_hop);
     }
+}
+
+void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {
+    if (!fresh_ && now_ns < next_scan_ns_) return;
+    fresh_ = false;
+    next_scan_ns_ = now_ns + scan_ns;
     for (auto& [k, last] : wanted_) {
         if (macs_.count(k) || (last != 0 && now_ns - last < retry_ns)) continue;
         dataplane::AddressKey a{};
@@ -97,7 +104,8 @@ void NeighbourResolver::send_request(const dataplane::LbState& lb, uint16_t port
     transmit(m, port_id);
 }
 
-std::shared_ptr<const dataplane::Neighbours> NeighbourResolver::table(uint64_t generation) const {
+std::shared_ptr<const dataplane::Neighbours> NeighbourResolver::table(uint64_t generation) {
+    if (table_) return table_;
     std::vector<dataplane::NeighbourEntry> entries;
     for (const auto& [k, mac] : macs_) {
         dataplane::NeighbourEntry e;
@@ -107,7 +115,8 @@ std::shared_ptr<const dataplane::Neighbours> NeighbourResolver::table(uint64_t g
         e.mac = mac;
         entries.push_back(e);
     }
-    return std::make_shared<const dataplane::Neighbours>(generation, entries);
+    table_ = std::make_shared<const dataplane::Neighbours>(generation, entries);
+    return table_;
 }
 
 }  // namespace meshgate::control

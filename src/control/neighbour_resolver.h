@@ -23,11 +23,16 @@ public:
 
     // Returns true when the table changed (publish a new snapshot then).
     bool learn(const dataplane::Event& event);
-    // Asks, at most once per `retry_ns`, for every next hop the plan routes to and any
-    // address a worker asked for, that is not known yet.
+    // Every next hop `lb` routes to becomes wanted: call once per new load-balancing state.
+    void want_next_hops(const dataplane::LbState& lb);
+    // Asks, at most once per `retry_ns`, for every wanted address that is not known yet. Cheap
+    // to call every round: it looks at the wanted list only when something new is wanted or
+    // every `scan_ns`.
     void solicit(const dataplane::LbState& lb, uint64_t now_ns);
     void want(uint16_t port, const dataplane::AddressKey& address);
-    std::shared_ptr<const dataplane::Neighbours> table(uint64_t generation) const;
+    // The table of what is known; the same one again while nothing new has been learnt (flows
+    // then keep their resolved MACs across snapshots).
+    std::shared_ptr<const dataplane::Neighbours> table(uint64_t generation);
     size_t known() const { return macs_.size(); }
     uint64_t requests_sent() const { return requests_; }
 
@@ -42,7 +47,11 @@ private:
     std::map<Key, rte_ether_addr> macs_;
     std::map<Key, uint64_t> wanted_;  // → when last asked (0: not yet)
     uint64_t requests_ = 0;
+    bool fresh_ = false;  // a new address is wanted: scan now
+    uint64_t next_scan_ns_ = 0;
+    std::shared_ptr<const dataplane::Neighbours> table_;  // what table() made last; null once stale
     static constexpr uint64_t retry_ns = 1'000'000'000;
+    static constexpr uint64_t scan_ns = 100'000'000;
 };
 
 }  // namespace meshgate::control

@@ -1,5 +1,7 @@
 #include "control/stats.h"
 
+#include <unordered_map>
+
 #include "lb/planner.h"
 
 namespace meshgate::control {
@@ -34,9 +36,12 @@ nlohmann::json collect_stats(const CounterTotals& counters, const Config& config
         if (n) drops[dataplane::to_string(static_cast<dataplane::Drop>(r))] = n;
     }
     json endpoints = json::object();
+    std::unordered_map<std::string, const Service*> by_key;  // once, not a scan per endpoint
+    for (const auto& s : config.services) by_key.emplace(s.key(), &s);
     for (uint32_t id = 0; id < config.endpoints.size(); ++id) {
         const auto& e = config.endpoints[id];
-        const auto* service = config.find_service(e.service);
+        const auto it = by_key.find(e.service);
+        const Service* service = it == by_key.end() ? nullptr : it->second;
         if (!service) continue;  // an empty slot
         const Totals t = counters.endpoint(id);
         endpoints[e.service + " " + lb::endpoint_key(config, *service, e)] = {

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "config/load_config.h"
+#include "control/allocator_tuning.h"
 #include "control/control_thread.h"
 #include "control/neighbour_resolver.h"
 #include "control/stats.h"
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
         std::cerr << usage;
         return 2;
     }
+    control::keep_table_memory_in_the_heap();
     auto loaded = config::load_config_file(config_path);
     for (const auto& d : loaded.diagnostics.items) std::cerr << d.to_string() << "\n";
     if (!loaded.config) return 2;

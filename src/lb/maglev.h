@@ -34,6 +34,8 @@ public:
         return slots_[(uint64_t{hash32} * slots_.size()) >> 32];
     }
     const std::vector<uint32_t>& slots() const { return slots_; }
+    // The slot array itself, for a caller that rewrites it in place (the table is empty after).
+    std::vector<uint32_t> take_slots() && { return std::move(slots_); }
     // Slots held by each of the `backends` given to build(), in input order.
     std::vector<uint32_t> slot_counts(size_t backends) const;
 

@@ -37,10 +37,11 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
                 backends.reserve(choice.endpoints.size());
                 for (size_t i = 0; i < choice.endpoints.size(); ++i) backends.push_back({choice.keys[i], choice.weights[i]});
                 auto maglev = MaglevTable::build(backends, maglev_size);
-                std::vector<uint32_t> slots(maglev.slots().size());
-                for (size_t s = 0; s < slots.size(); ++s) slots[s] = choice.endpoints[maglev.slots()[s]];
-                st.tables_.push_back(std::move(slots));
                 origin.slot_counts = maglev.slot_counts(backends.size());
+                // Backend index → endpoint id, in place: no second table to allocate and fill.
+                std::vector<uint32_t> slots = std::move(maglev).take_slots();
+                for (auto& slot : slots) slot = choice.endpoints[slot];
+                st.tables_.push_back(std::move(slots));
             }
             table = static_cast<uint8_t>(st.tables_.size() - 1);
             for (size_t i = 0; i < origin.slot_counts.size(); ++i) {

@@ -115,9 +115,10 @@ class SlowPath(unittest.TestCase):
             dead = l.endpoints[0]  # east-1a-1, in the local zone
             l.kill_server(dead)
             report = l.client("--tcp", "200", "--parallel", "4")
-            # Three consecutive refused connects eject it; a few more were in flight meanwhile.
+            # Three consecutive refused connects eject it; a few more may start before every worker
+            # sees the ejection (how many is perf/failover.py's figure, not a pass/fail bound).
             self.assertGreaterEqual(len(report["failures"]), 3)
-            self.assertLessEqual(len(report["failures"]), 3 + 4 + 2, report["failures"])
+            self.assertTrue(all("Connection refused" in f for f in report["failures"]), report["failures"])
             state = endpoint_state(l, "10.20.0.11")
             self.assertTrue(state["ejected"])
             self.assertIn("connect failures", state["ejection"]["reason"])
