@@ -23,24 +23,8 @@ import meshlab  # noqa: E402
 
 ENDPOINTS = [("east-1a-1", "10.20.0.11", "us-east-1a"), ("east-1a-2", "10.20.0.12", "us-east-1a"),
              ("east-1b-1", "10.20.0.21", "us-east-1b")]
-OUTLIER = """
-[[destination_rule]]
-host = "who.lab.svc.cluster.local"
-[destination_rule.traffic_policy.outlier_detection]
-consecutive_5xx_errors = 3
-interval = "1s"
-base_ejection_time = "30s"
-max_ejection_percent = 50
-"""
-ACTIVE = """
-[[health_check]]
-service = "lab/who"
-kind = "tcp"
-interval = "500ms"
-timeout = "300ms"
-unhealthy_threshold = 2
-healthy_threshold = 1
-"""
+OUTLIER = meshlab.outlier_detection(base_ejection_time="30s")
+ACTIVE = meshlab.tcp_health_check()
 
 
 def lab(extra):

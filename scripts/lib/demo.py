@@ -25,23 +25,8 @@ ENDPOINTS = [
     ("west-2a-1", "10.20.0.31", "us-west-2a", "us-west"),
 ]
 
-HEALTH = """
-[[destination_rule]]
-host = "who.lab.svc.cluster.local"
-[destination_rule.traffic_policy.outlier_detection]
-consecutive_5xx_errors = 3
-interval = "1s"
-base_ejection_time = "30s"
-max_ejection_percent = 50
-
-[[health_check]]
-service = "lab/who"
-kind = "tcp"
-interval = "1s"
-timeout = "500ms"
-unhealthy_threshold = 2
-healthy_threshold = 2
-"""
+HEALTH = meshlab.outlier_detection(base_ejection_time="30s") + meshlab.tcp_health_check(
+    interval="1s", timeout="500ms", unhealthy_threshold=2, healthy_threshold=2)
 
 
 def show(title, report):

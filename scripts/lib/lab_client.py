@@ -29,60 +29,45 @@ def tcp_once(vip, port, i, timeout):
     return name
 
 
-def bulk_once(vip, port, size, timeout):
-    """Sends `size` random bytes and checks that exactly they come back."""
-    payload = os.urandom(size)
-    with socket.create_connection((vip, port), timeout=timeout) as s:
-        s.sendall(f"ECHO {size}\n".encode())
-        received = bytearray()
-
-        def reader():
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    return
-                received.extend(chunk)
-
-        import threading
-        t = threading.Thread(target=reader)
-        t.start()
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        t.join(timeout * 4)
-    name, _, echoed = bytes(received).partition(b"\n")
-    if hashlib.sha256(echoed).digest() != hashlib.sha256(payload).digest():
-        raise ValueError(f"bulk: sent {size} bytes, got {len(echoed)} back, not the same")
-    return name.decode()
-
-
-def stream_once(vip, port, seconds, timeout):
-    """One long connection: 4 KiB every 10 ms for `seconds`, echoed; every byte checked."""
+def echo_once(vip, port, payload, timeout, chunk=None, pace=0.0):
+    """Sends `payload` after "ECHO <n>" (in `chunk`-byte pieces `pace` seconds apart, when
+    given) and checks that exactly it comes back. Returns the endpoint's name."""
     import threading
-    chunks = max(1, int(seconds * 100))
-    payload = os.urandom(4096 * chunks)
     with socket.create_connection((vip, port), timeout=timeout) as s:
         s.sendall(f"ECHO {len(payload)}\n".encode())
         received = bytearray()
 
         def reader():
             while True:
-                chunk = s.recv(65536)
-                if not chunk:
+                data = s.recv(65536)
+                if not data:
                     return
-                received.extend(chunk)
+                received.extend(data)
 
         t = threading.Thread(target=reader)
         t.start()
+        step = chunk or len(payload)
         start = time.time()
-        for i in range(chunks):
-            s.sendall(payload[i * 4096:(i + 1) * 4096])
-            time.sleep(max(0.0, start + (i + 1) * 0.01 - time.time()))
+        for i, offset in enumerate(range(0, len(payload), step)):
+            s.sendall(payload[offset:offset + step])
+            if pace:
+                time.sleep(max(0.0, start + (i + 1) * pace - time.time()))
         s.shutdown(socket.SHUT_WR)
         t.join(timeout * 4)
     name, _, echoed = bytes(received).partition(b"\n")
     if hashlib.sha256(echoed).digest() != hashlib.sha256(payload).digest():
-        raise ValueError(f"stream to {name!r}: sent {len(payload)} bytes, got {len(echoed)} back, not the same")
+        raise ValueError(f"echo via {name!r}: sent {len(payload)} bytes, got {len(echoed)} back, not the same")
     return name.decode()
+
+
+def bulk_once(vip, port, size, timeout):
+    """`size` random bytes through one connection, as fast as it goes."""
+    return echo_once(vip, port, os.urandom(size), timeout)
+
+
+def stream_once(vip, port, seconds, timeout):
+    """One long connection: 4 KiB every 10 ms for `seconds`."""
+    return echo_once(vip, port, os.urandom(4096 * max(1, int(seconds * 100))), timeout, chunk=4096, pace=0.01)
 
 
 def refused_once(vip, port, timeout):

@@ -51,6 +51,20 @@ DEVICE = {"tap": "net_tap", "af_packet": "net_af_packet", "af_xdp": "net_af_xdp"
 NO_OFFLOADS = ("tx", "off", "tso", "off", "gso", "off", "gro", "off")
 
 
+def outlier_detection(host="who.lab.svc.cluster.local", consecutive_5xx_errors=3, interval="1s",
+                      base_ejection_time="3s", max_ejection_percent=50):
+    """TOML for a destination rule with outlier detection (Lab(extra_config=…))."""
+    return (f'\n[[destination_rule]]\nhost = "{host}"\n[destination_rule.traffic_policy.outlier_detection]\n'
+            f"consecutive_5xx_errors = {consecutive_5xx_errors}\ninterval = \"{interval}\"\n"
+            f'base_ejection_time = "{base_ejection_time}"\nmax_ejection_percent = {max_ejection_percent}\n')
+
+
+def tcp_health_check(service="lab/who", interval="500ms", timeout="300ms", unhealthy_threshold=2, healthy_threshold=1):
+    """TOML for an active TCP health check (Lab(extra_config=…))."""
+    return (f'\n[[health_check]]\nservice = "{service}"\nkind = "tcp"\ninterval = "{interval}"\ntimeout = "{timeout}"\n'
+            f"unhealthy_threshold = {unhealthy_threshold}\nhealthy_threshold = {healthy_threshold}\n")
+
+
 class Lab:
     """A meshgate lab. `endpoints` are Endpoint objects on 10.20.0.0/24."""
 

@@ -73,25 +73,8 @@ class AdminSocket:
         self.sock.close()
 
 
-OUTLIER_DETECTION = """
-[[destination_rule]]
-host = "who.lab.svc.cluster.local"
-[destination_rule.traffic_policy.outlier_detection]
-consecutive_5xx_errors = 3
-interval = "1s"
-base_ejection_time = "3s"
-max_ejection_percent = 50
-"""
-
-ACTIVE_CHECK = """
-[[health_check]]
-service = "lab/who"
-kind = "tcp"
-interval = "500ms"
-timeout = "300ms"
-unhealthy_threshold = 2
-healthy_threshold = 1
-"""
+OUTLIER_DETECTION = meshlab.outlier_detection()
+ACTIVE_CHECK = meshlab.tcp_health_check()
 
 
 def endpoint_state(lab, address):
