@@ -5,6 +5,7 @@
 #include "cli/admin_client.h"
 #include "cli/commands.h"
 #include "cli/plan_text.h"
+#include "cli/text_format.h"
 #include "core/address.h"
 
 namespace meshgate::cli {
@@ -12,12 +13,6 @@ namespace meshgate::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string printf_string(const char* format, auto... args) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, format, args...);
-    return buf;
-}
 
 // Sends the request and hands a successful result to `print` (or prints it as JSON).
 template <typename Print>

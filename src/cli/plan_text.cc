@@ -1,4 +1,5 @@
 #include "cli/plan_text.h"
+#include "cli/text_format.h"
 
 #include <cstdio>
 #include <string>
@@ -8,12 +9,6 @@ namespace meshgate::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string printf_string(const char* format, auto... args) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, format, args...);
-    return buf;
-}
 
 std::string or_dash(const json& j, const char* key) {
     const auto v = j.value(key, std::string());
