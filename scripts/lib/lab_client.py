@@ -12,10 +12,15 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+# Every (protocol, client address, client port) used: the kernel may give a closed socket's
+# port to a later one, so a test that counts meshgate's new flows compares with this number.
+FLOWS = set()
+
 
 def tcp_once(vip, port, i, timeout):
     payload = os.urandom(24).hex() + f"-{i}"
     with socket.create_connection((vip, port), timeout=timeout) as s:
+        FLOWS.add(("tcp",) + s.getsockname()[:2])
         s.sendall(payload.encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
@@ -34,6 +39,7 @@ def echo_once(vip, port, payload, timeout, chunk=None, pace=0.0):
     given) and checks that exactly it comes back. Returns the endpoint's name."""
     import threading
     with socket.create_connection((vip, port), timeout=timeout) as s:
+        FLOWS.add(("tcp",) + s.getsockname()[:2])
         s.sendall(f"ECHO {len(payload)}\n".encode())
         received = bytearray()
 
@@ -87,6 +93,7 @@ def udp_once(vip, port, i, timeout):
         s.settimeout(timeout)
         for attempt in range(3):
             s.sendto(payload.encode(), (vip, port))
+            FLOWS.add(("udp",) + s.getsockname()[:2])
             try:
                 data, _ = s.recvfrom(4096)
                 break
@@ -156,6 +163,7 @@ def main():
                     report[kind][name] = report[kind].get(name, 0) + 1
                 except Exception as e:  # every failure is reported, none hides another
                     report["failures"].append(f"{kind}: {e!r}")
+    report["flows"] = len(FLOWS)
     report["seconds"] = round(time.time() - start, 2)
     json.dump(report, sys.stdout)
 
