@@ -1,6 +1,10 @@
 #include "control/plan_json.h"
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
+
+#include "core/hash.h"
 
 #include "lb/planner.h"
 
@@ -31,6 +35,12 @@ json endpoint_json(const Config& config, const lb::PlannedEndpoint& pe) {
     return j;
 }
 
+std::string hex64(uint64_t v) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016" PRIx64, v);
+    return text;
+}
+
 json hop_json(const Config& config, const lb::HopPlan& hop) {
     json levels = json::array();
     for (const auto& level : hop.levels) {
@@ -52,7 +62,8 @@ json hop_json(const Config& config, const lb::HopPlan& hop) {
             {"spillover", hop.spillover == Spillover::graded ? "graded" : "strict"},
             {"total_panic", hop.total_panic},
             {"levels", std::move(levels)},
-            {"excluded", std::move(excluded)}};
+            {"excluded", std::move(excluded)},
+            {"tables_hash", hex64(hop.table.digest())}};
 }
 
 json flows_json(const FlowCounts& counts) {
@@ -62,6 +73,12 @@ json flows_json(const FlowCounts& counts) {
 }
 
 }  // namespace
+
+std::string tables_hash(const lb::ServicePlan& plan) {
+    uint64_t h = 0x6d657368ULL;
+    for (const auto& hop : plan.hops) h = mix64(h ^ hop.table.digest());
+    return hex64(h);
+}
 
 json plan_to_json(const Config& config, const lb::Plan& plan, const std::map<uint32_t, FlowCounts>* flows) {
     std::vector<const lb::ServicePlan*> services;
@@ -82,6 +99,7 @@ json plan_to_json(const Config& config, const std::vector<const lb::ServicePlan*
                   {"hostnames", sp.hostnames},
                   {"scope", lb::to_string(sp.scope.scope)},
                   {"hops", std::move(hops)},
+                  {"tables_hash", tables_hash(sp)},
                   {"warnings", sp.warnings}};
         if (flows) {
             if (auto it = flows->find(sp.service_index); it != flows->end()) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,10 @@
 #include "lb/planner.h"
 
 namespace meshgate::control {
+
+// Every hop's SelectionTable digest together, as 16 hex digits: equal on two nodes exactly
+// when they send every new flow of the service to the same endpoint.
+std::string tables_hash(const lb::ServicePlan& plan);
 
 // The `plan --json` document of interfaces.md. `flows`, when given, is per service index.
 nlohmann::json plan_to_json(const Config& config, const lb::Plan& plan,

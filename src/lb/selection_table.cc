@@ -1,6 +1,11 @@
 #include "lb/selection_table.h"
 
+#include <algorithm>
 #include <map>
+#include <numeric>
+#include <unordered_map>
+
+#include "core/hash.h"
 
 namespace meshgate::lb {
 
@@ -32,6 +37,7 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
             Origin origin;
             if (same) {
                 origin.slot_counts = same->slot_counts;
+                origin.digest = same->digest;
             } else {
                 std::vector<MaglevBackend> backends;
                 backends.reserve(choice.endpoints.size());
@@ -58,6 +64,34 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
     }
     st.shares_.assign(share.begin(), share.end());
     return st;
+}
+
+uint64_t SelectionTable::table_digest(const Origin& origin, const std::vector<uint32_t>& slots) {
+    constexpr uint64_t seed = 0x7461626c65732121ULL;
+    const Choice& c = origin.choice;
+    // Members in key order; a slot is hashed as its owner's rank in that order.
+    std::vector<uint32_t> order(c.keys.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return c.keys[a] < c.keys[b]; });
+    std::unordered_map<uint32_t, uint32_t> rank;
+    uint64_t h = seed;
+    for (uint32_t r = 0; r < order.size(); ++r) {
+        rank.emplace(c.endpoints[order[r]], r);
+        h = mix64(h ^ hash_string(c.keys[order[r]], seed)) + c.weights[order[r]];
+    }
+    std::vector<uint32_t> ranks;
+    ranks.reserve(slots.size());
+    for (uint32_t id : slots) ranks.push_back(rank.at(id));
+    return mix64(h ^ hash_bytes(ranks.data(), ranks.size() * sizeof(uint32_t), seed));
+}
+
+uint64_t SelectionTable::digest() const {
+    uint64_t h = hash_bytes(bucket_table_.data(), bucket_table_.size(), 0x6275636b657473ULL);
+    for (size_t t = 0; t < tables_.size(); ++t) {
+        if (!origins_[t].digest) origins_[t].digest = table_digest(origins_[t], tables_[t]);
+        h = mix64(h ^ *origins_[t].digest);
+    }
+    return h;
 }
 
 size_t SelectionTable::memory_bytes() const {

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "lb/maglev.h"
@@ -41,6 +43,10 @@ public:
     // Fraction of flows (0..1) each endpoint id receives, from the actual slot counts.
     const std::vector<std::pair<uint32_t, double>>& shares() const { return shares_; }
     size_t table_count() const { return tables_.size(); }
+    // A hash of what the table decides: the level of each percent and, per level, which
+    // endpoint (by key) owns each slot. Endpoint ids and the order endpoints were added in do
+    // not enter it, so two nodes that would send every flow alike have the same digest.
+    uint64_t digest() const;
     size_t memory_bytes() const;
 
 private:
@@ -52,7 +58,11 @@ private:
     struct Origin {
         Choice choice;  // percent aside
         std::vector<uint32_t> slot_counts;
+        // Its part of digest(), made on first use; only the control thread asks (workers
+        // never read origins_), and a table reused by a later build keeps it.
+        mutable std::optional<uint64_t> digest;
     };
+    static uint64_t table_digest(const Origin& origin, const std::vector<uint32_t>& slots);
     std::vector<Origin> origins_;
     std::vector<std::pair<uint32_t, double>> shares_;  // endpoint id → fraction, sorted by id
 };

@@ -337,6 +337,41 @@ TEST(Planner, InstancesAgreeWhateverTheEndpointOrder) {
         ASSERT_EQ(m.config.endpoints[backend_hop(a).table.pick(hash)].address,
                   shuffled.endpoints[backend_hop(b).table.pick(hash)].address);
     }
+    // What `plan --json` shows as tables_hash: equal, since every flow goes alike.
+    EXPECT_EQ(backend_hop(a).table.digest(), backend_hop(b).table.digest());
+}
+
+// The digest follows every decision: another member, another weight or another level split
+// changes it; health and endpoint order only through what they change.
+TEST(Planner, TablesDigestChangesWithTheDecisionOnly) {
+    MeshBuilder m({"n1", "r1", "z1", "", "", ""});
+    m.service().traffic_distribution = "PreferClose";
+    for (int i = 1; i <= 6; ++i) m.endpoint("10.0.0." + std::to_string(i), {"n1", "r1", i <= 3 ? "z1" : "z2", "", "", ""});
+    auto digest = [](const Config& c, std::vector<EndpointHealth> health) {
+        return backend_hop(plan_service(c, health, 0)).table.digest();
+    };
+    const uint64_t base = digest(m.config, declared_health(m.config));
+    auto reversed = m.config;
+    std::reverse(reversed.endpoints.begin(), reversed.endpoints.end());
+    EXPECT_EQ(digest(reversed, declared_health(reversed)), base);
+
+    auto heavier = m.config;
+    heavier.endpoints[0].weight = 2;
+    EXPECT_NE(digest(heavier, declared_health(heavier)), base);
+
+    auto more = m.config;
+    more.endpoints.push_back(more.endpoints[0]);
+    more.endpoints.back().address = *IpAddress::parse("10.0.0.7");
+    EXPECT_NE(digest(more, declared_health(more)), base);
+
+    auto health = declared_health(m.config);
+    health[0].check_down = true;  // the local level shrinks and spills: another split
+    EXPECT_NE(digest(m.config, health), base);
+    // The remote level takes no flow while the local one is whole: losing one of its
+    // endpoints decides nothing new.
+    auto remote_down = declared_health(m.config);
+    remote_down[5].ejected = true;
+    EXPECT_EQ(digest(m.config, remote_down), base);
 }
 
 TEST(Planner, AVipWithoutEndpointsOfItsFamilyIsWarned) {
