@@ -1,6 +1,7 @@
-// [node], [admin], [lb], [dataplane] and [hbone]: the appliance itself.
+// [node], [admin], [announce], [lb], [dataplane] and [hbone]: the appliance itself.
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <set>
 
 #include "config/sections.h"
@@ -56,6 +57,33 @@ void read_admin(TableReader& root, Config& config, Diagnostics& diagnostics) {
         if (auto address = SocketAddress::parse(*v)) config.admin.metrics_listen = *address;
         else r.error(*r.find("metrics_listen"), "metrics_listen", "expected ADDRESS:PORT such as \"127.0.0.1:15020\", found \"" + *v + "\"");
     }
+    r.finish();
+}
+
+void read_announce(TableReader& root, Config& config, Diagnostics& diagnostics) {
+    const auto* table = root.table("announce");
+    if (!table) return;
+    TableReader r(*table, "announce", diagnostics);
+    auto& a = config.announce;
+    if (auto v = r.integer("table", 0, UINT32_MAX)) {
+        if (*v >= 253 && *v <= 255) {
+            r.error(*r.find("table"), "table",
+                    "table " + std::to_string(*v) + " is the kernel's own (default, main or local); choose another, e.g. 100");
+        } else {
+            a.table = static_cast<uint32_t>(*v);
+        }
+    }
+    if (auto v = r.string("device")) {
+        if (v->empty() || v->size() >= 16 || v->find_first_of("/ \t:") != std::string::npos) {
+            r.error(*r.find("device"), "device", "expected an interface name of 1 to 15 characters, found \"" + *v + "\"");
+        } else {
+            a.device = *v;
+        }
+    }
+    if (auto v = r.integer("min_healthy_endpoints", 0, 1'000'000)) a.min_healthy_endpoints = static_cast<uint32_t>(*v);
+    if (auto v = r.duration("withdraw_delay")) a.withdraw_delay = *v;
+    if (auto v = r.duration("drain_quiet")) a.drain_quiet = *v;
+    if (auto v = r.duration("drain_timeout")) a.drain_timeout = *v;
     r.finish();
 }
 

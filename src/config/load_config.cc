@@ -70,6 +70,7 @@ LoadResult load(const std::string& text, const std::string& name) {
     auto& d = result.diagnostics;
     sections::read_node(reader, config, d);
     sections::read_admin(reader, config, d);
+    sections::read_announce(reader, config, d);
     sections::read_lb(reader, config, d);
     sections::read_dataplane(reader, config, d);
     sections::read_services(reader, config, d);

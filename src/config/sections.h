@@ -9,6 +9,7 @@ namespace meshgate::config::sections {
 
 void read_node(TableReader& root, Config& config, Diagnostics& diagnostics);
 void read_admin(TableReader& root, Config& config, Diagnostics& diagnostics);
+void read_announce(TableReader& root, Config& config, Diagnostics& diagnostics);
 void read_lb(TableReader& root, Config& config, Diagnostics& diagnostics);
 void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics);
 void read_hbone(TableReader& root, Config& config, Diagnostics& diagnostics);

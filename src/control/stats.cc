@@ -20,6 +20,7 @@ nlohmann::json collect_stats(const CounterTotals& counters, const Config& config
         {"tx_packets", sum([](const auto& w) -> const auto& { return w.tx_packets; })},
         {"new_flows", sum([](const auto& w) -> const auto& { return w.new_flows; })},
         {"active_flows", sum([](const auto& w) -> const auto& { return w.active_flows; })},
+        {"closing_flows", sum([](const auto& w) -> const auto& { return w.closing_flows; })},
         {"expired_flows", sum([](const auto& w) -> const auto& { return w.expired_flows; })},
         {"handoff", sum([](const auto& w) -> const auto& { return w.handoff_in; })},
         {"exception_packets", sum([](const auto& w) -> const auto& { return w.exception_packets; })},

@@ -36,6 +36,21 @@ struct AdminConfig {
     std::optional<SocketAddress> metrics_listen;  // GET /metrics, /healthz, /readyz
 };
 
+// Scale-out (docs/scale-out.md): meshgated keeps a host route for every VIP it may be sent
+// (ready, not draining, its service has enough selectable endpoints) and every SNAT address
+// in a kernel routing table of its own, through an interface that exists exactly as long as
+// meshgated does; a routing daemon (BIRD) announces that table by BGP.
+struct AnnounceConfig {
+    uint32_t table = 0;  // 0: off
+    std::string device = "mg-announce";
+    uint32_t min_healthy_endpoints = 1;
+    Duration withdraw_delay = std::chrono::seconds(1);  // on shutdown: withdrawn, still serving
+    Duration drain_quiet = std::chrono::seconds(2);     // drain-node: no new flow this long = routers moved
+    Duration drain_timeout = std::chrono::minutes(5);   // drain-node: exit even if flows remain
+
+    bool enabled() const { return table != 0; }
+};
+
 enum class Spillover : uint8_t { graded, strict };
 
 struct LbConfig {
@@ -109,6 +124,7 @@ struct Config {
     std::string source;  // the file it came from
     NodeConfig node;
     AdminConfig admin;
+    AnnounceConfig announce;
     LbConfig lb;
     DataplaneConfig dataplane;
     std::optional<HboneConfig> hbone;

@@ -31,6 +31,7 @@ struct EndpointCounters {
 struct alignas(64) WorkerCounters {
     Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
     Counter new_flows, expired_flows, active_flows;
+    Counter closing_flows;  // of the active flows: TCP past its FIN or RST
     Counter handoff_out, handoff_in, exception_packets;
     Counter arp_replies, nd_advertisements, icmp_echo_replies, icmp_errors_translated, tcp_resets;
     Counter drops[static_cast<size_t>(Drop::count_)];

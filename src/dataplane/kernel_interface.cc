@@ -2,53 +2,18 @@
 
 // <net/if.h> before the <linux/...> headers: they then skip what it already defines.
 #include <net/if.h>
-#include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
-#include <memory>
 #include <stdexcept>
+
+#include "netlink/rtnetlink.h"
 
 namespace meshgate::dataplane {
 
 namespace {
-
-// One rtnetlink socket; every request waits for the kernel's acknowledgement.
-class Rtnetlink {
-public:
-    Rtnetlink() : socket_(mnl_socket_open(NETLINK_ROUTE), &mnl_socket_close) {
-        if (!socket_ || mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-            throw std::runtime_error(std::string("rtnetlink: ") + std::strerror(errno));
-        }
-    }
-
-    nlmsghdr* start(uint16_t type, uint16_t flags) {
-        nlmsghdr* h = mnl_nlmsg_put_header(buffer_);
-        h->nlmsg_type = type;
-        h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
-        h->nlmsg_seq = ++sequence_;
-        return h;
-    }
-
-    // 0, or the kernel's errno for the request.
-    int request(nlmsghdr* h) {
-        if (mnl_socket_sendto(socket_.get(), h, h->nlmsg_len) < 0) return errno;
-        const ssize_t n = mnl_socket_recvfrom(socket_.get(), buffer_, sizeof buffer_);
-        if (n < 0) return errno;
-        const int rc = mnl_cb_run(buffer_, static_cast<size_t>(n), sequence_, mnl_socket_get_portid(socket_.get()), nullptr, nullptr);
-        return rc < 0 ? errno : 0;
-    }
-
-private:
-    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
-    alignas(nlmsghdr) char buffer_[8192];
-    uint32_t sequence_ = static_cast<uint32_t>(time(nullptr));
-};
 
 [[noreturn]] void fail(const std::string& interface, const std::string& step, int error) {
     throw std::runtime_error("exception interface " + interface + ": " + step + ": " + std::strerror(error));
@@ -63,7 +28,7 @@ std::vector<std::string> configure_kernel_interface(const std::string& interface
     std::vector<std::string> warnings;
     const unsigned index = if_nametoindex(interface.c_str());
     if (index == 0) fail(interface, "no such interface", errno);
-    Rtnetlink nl;
+    netlink::Rtnetlink nl;
 
     nlmsghdr* h = nl.start(RTM_NEWLINK, 0);
     auto* link = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));

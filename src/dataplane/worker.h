@@ -94,6 +94,7 @@ private:
     void drop(rte_mbuf* m, Drop reason);
     void flush();
     void release_flow(Flow& flow);
+    void set_tcp_state(Flow& flow, FlowState next);
     void expire_flow(Flow& flow);  // its idle timeout passed
     void report_connect(const Flow& flow, Event::Kind outcome);
     void count_packet(const Flow& flow, uint32_t bytes);  // per endpoint and service, both directions

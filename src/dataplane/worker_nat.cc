@@ -25,7 +25,16 @@ FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
     return state;
 }
 
+bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowState::closed; }
+
 }  // namespace
+
+// Flows past their FIN or RST are counted apart: "flows that remain" (drain, drain-node) are
+// the others, not connections the kernel's TIME_WAIT-like timeouts keep pinned a while.
+void Worker::set_tcp_state(Flow& flow, FlowState next) {
+    if (!winding_down(flow.state) && winding_down(next)) setup_.counters->closing_flows.add();
+    flow.state = next;
+}
 
 void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s,
                       uint64_t now) {
@@ -133,6 +142,7 @@ void Worker::report_connect(const Flow& flow, Event::Kind outcome) {
 
 void Worker::release_flow(Flow& flow) {
     setup_.counters->active_flows.sub();
+    if (winding_down(flow.state)) setup_.counters->closing_flows.sub();
     if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
     if (flow.service < service_counters_.size()) service_counters_[flow.service].active_flows.sub();
 }
@@ -206,7 +216,7 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     flow.last_seen = now;
     if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    if (v.protocol == proto_tcp) flow.state = next_state(flow.state, tcp_flags(v), true);
+    if (v.protocol == proto_tcp) set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
     apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
               flow.reverse.source_port);
     set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
@@ -222,7 +232,7 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     if (v.protocol == proto_tcp) {
         const FlowState before = flow.state;
-        flow.state = next_state(flow.state, tcp_flags(v), false);
+        set_tcp_state(flow, next_state(flow.state, tcp_flags(v), false));
         if (before == FlowState::syn_sent && flow.state != before) {
             report_connect(flow, flow.state == FlowState::established ? Event::Kind::connect_succeeded : Event::Kind::connect_failed);
         }

@@ -75,15 +75,18 @@ TEST(TcpV4, HandshakeFinAndRstMoveTheFlowState) {
     synack.tcp_flags = SYN | ACK;
     b.exchange(b.backend(), synack.build());
     EXPECT_EQ(state(), dataplane::FlowState::established);
+    EXPECT_EQ(b.counters().closing_flows.get(), 0u);
     Frame fin = syn;
     fin.tcp_flags = FIN | ACK;
     b.exchange(b.client(), fin.build());
     EXPECT_EQ(state(), dataplane::FlowState::closing);
+    EXPECT_EQ(b.counters().closing_flows.get(), 1u) << "counted once it winds down";
     Frame rst = reply_from_endpoint(b, syn, nat, 8080);
     rst.tcp_flags = RST;
     auto [to_clients, to_endpoints] = b.exchange(b.backend(), rst.build());
     EXPECT_EQ(to_clients.size(), 1u) << "the RST itself is delivered";
     EXPECT_EQ(state(), dataplane::FlowState::closed);
+    EXPECT_EQ(b.counters().closing_flows.get(), 1u) << "closing then closed is one flow";
 }
 
 // A new connection on a reused client port is placed by the plan in force, not pinned to the
@@ -107,6 +110,7 @@ TEST(TcpV4, NewConnectionOnAClosedTupleIsPlacedAfresh) {
     EXPECT_NE(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
     EXPECT_EQ(b.counters().new_flows.get(), 2u);
     EXPECT_EQ(b.counters().active_flows.get(), 1u);
+    EXPECT_EQ(b.counters().closing_flows.get(), 0u) << "the closed flow it replaced is no longer counted";
 }
 
 TEST(TcpV4, IpOptionsArePreserved) {
@@ -413,6 +417,7 @@ TEST(EndpointRemoval, PinnedUdpFlowMovesToAnotherEndpoint) {
     EXPECT_NE(nat_of(to_endpoints[0]).endpoint, nat.endpoint);
     EXPECT_EQ(b.counters().new_flows.get(), 2u);
     EXPECT_EQ(b.counters().active_flows.get(), 1u);
+    EXPECT_EQ(b.counters().closing_flows.get(), 0u) << "the closed flow it replaced is no longer counted";
 }
 
 TEST(EndpointRemoval, KeepLeavesTheFlowPinned) {

@@ -162,6 +162,25 @@ TEST(LoadConfig, BadSocketMode) {
     expect_error({node + "[admin]\nsocket_mode = \"0986\"\n", "test.toml:8:1", "admin.socket_mode", "octal"});
 }
 
+TEST(LoadConfig, AnnounceTableOfTheKernelIsRefused) {
+    expect_error({node + "[announce]\ntable = 254\n", "test.toml:8:1", "announce.table", "the kernel's own"});
+    expect_error({node + "[announce]\ntable = 100\ndevice = \"a-name-far-too-long\"\n", "test.toml:9:1", "announce.device",
+                  "1 to 15 characters"});
+    expect_error({node + "[announce]\ntable = 100\ndrain_quiet = 2\n", "test.toml:9:1", "announce.drain_quiet", ""});
+}
+
+TEST(LoadConfig, AnnounceIsOffUnlessATableIsGiven) {
+    auto off = load(node);
+    ASSERT_TRUE(off.config.has_value());
+    EXPECT_FALSE(off.config->announce.enabled());
+    auto on = load(node + "[announce]\ntable = 100\nmin_healthy_endpoints = 2\ndrain_timeout = \"30s\"\n");
+    ASSERT_TRUE(on.config.has_value());
+    EXPECT_TRUE(on.config->announce.enabled());
+    EXPECT_EQ(on.config->announce.device, "mg-announce");
+    EXPECT_EQ(on.config->announce.min_healthy_endpoints, 2u);
+    EXPECT_EQ(on.config->announce.drain_timeout, std::chrono::seconds(30));
+}
+
 TEST(LoadConfig, SyntaxErrorPointsAtTheOffendingCharacter) {
     expect_error({node + "[lb]\nspillover = \"graded\n", "test.toml:8:13", "", "TOML syntax"});
 }

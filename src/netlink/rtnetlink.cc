@@ -1,0 +1,34 @@
+#include "netlink/rtnetlink.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+
+namespace meshgate::netlink {
+
+Rtnetlink::Rtnetlink()
+    : socket_(mnl_socket_open(NETLINK_ROUTE), &mnl_socket_close), sequence_(static_cast<uint32_t>(time(nullptr))) {
+    if (!socket_ || mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+        throw std::runtime_error(std::string("rtnetlink: ") + std::strerror(errno));
+    }
+}
+
+nlmsghdr* Rtnetlink::start(uint16_t type, uint16_t flags) {
+    nlmsghdr* h = mnl_nlmsg_put_header(buffer_);
+    h->nlmsg_type = type;
+    h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
+    h->nlmsg_seq = ++sequence_;
+    return h;
+}
+
+int Rtnetlink::request(nlmsghdr* h) {
+    if (mnl_socket_sendto(socket_.get(), h, h->nlmsg_len) < 0) return errno;
+    const ssize_t n = mnl_socket_recvfrom(socket_.get(), buffer_, sizeof buffer_);
+    if (n < 0) return errno;
+    const int rc = mnl_cb_run(buffer_, static_cast<size_t>(n), sequence_, mnl_socket_get_portid(socket_.get()), nullptr, nullptr);
+    return rc < 0 ? errno : 0;
+}
+
+}  // namespace meshgate::netlink
