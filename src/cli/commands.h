@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace meshgate::cli {
 
@@ -49,5 +52,11 @@ int run_endpoint_remove(const GlobalOptions& global, const EndpointName& name);
 int run_drain(const GlobalOptions& global, const EndpointName& name);
 int run_stats(const GlobalOptions& global, bool prometheus);
 int run_reload(const GlobalOptions& global, bool discard_admin);
+
+// Scale-out (scale_out_commands.cc).
+int run_drain_node(const GlobalOptions& global, bool cancel, bool wait);
+int run_lookup(const GlobalOptions& global, const std::string& protocol, const std::string& source, const std::string& destination);
+// The `announce` part of status, as text.
+void print_announce(std::ostream& out, const nlohmann::json& announce);
 
 }  // namespace meshgate::cli

@@ -89,6 +89,10 @@ int run_status(const GlobalOptions& global) {
         const auto& u = s["update_latency"];
         std::cout << "update to visible: " << u["count"].get<uint64_t>() << " batches, p50 <= " << u["p50_us"].get<uint64_t>()
                   << " us, p99 <= " << u["p99_us"].get<uint64_t>() << " us, max " << u["max_us"].get<uint64_t>() << " us\n";
+        for (const auto& [service, hash] : s["tables_hash"].items()) {
+            std::cout << "tables " << service << ": " << hash.get<std::string>() << "\n";
+        }
+        print_announce(std::cout, s["announce"]);
     });
 }
 

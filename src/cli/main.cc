@@ -88,6 +88,17 @@ int main(int argc, char** argv) {
     auto* reload = app.add_subcommand("reload", "daemon: re-read the TOML file; on error keep the running config and say why");
     reload->add_flag("--discard-admin", discard_admin, "drop every change made through the admin API");
 
+    bool cancel_drain = false, no_wait = false;
+    auto* drain_node = app.add_subcommand("drain-node", "daemon: withdraw every VIP from the routers, serve established flows, "
+                                                        "exit once the routers moved away and no flow remains");
+    drain_node->add_flag("--cancel", cancel_drain, "announce the VIPs again and serve on");
+    drain_node->add_flag("--no-wait", no_wait, "return at once instead of following the drain until meshgated exits");
+    std::string lookup_protocol, lookup_source, lookup_destination;
+    auto* lookup = app.add_subcommand("lookup", "daemon: the endpoint the running snapshot picks for a new flow");
+    lookup->add_option("protocol", lookup_protocol, "tcp or udp")->required();
+    lookup->add_option("source", lookup_source, "the client, ADDRESS:PORT ([V6]:PORT)")->required();
+    lookup->add_option("destination", lookup_destination, "the VIP, ADDRESS:PORT")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -132,6 +143,8 @@ int main(int argc, char** argv) {
     if (*endpoints) return run_endpoints(global, service);
     if (*stats) return run_stats(global, prometheus);
     if (*reload) return run_reload(global, discard_admin);
+    if (*drain_node) return run_drain_node(global, cancel_drain, !no_wait);
+    if (*lookup) return run_lookup(global, lookup_protocol, lookup_source, lookup_destination);
     const auto name = endpoint_name();
     if (!name) return exit_usage;
     if (*drain) return run_drain(global, *name);

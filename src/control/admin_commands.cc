@@ -34,6 +34,11 @@ public:
         }
         return v->get<uint64_t>();
     }
+    const json* array(const char* name) const {
+        const json* v = get(name, false);
+        if (v && !v->is_array()) throw AdminError{"bad_request", std::string("args.") + name + ": expected an array"};
+        return v;
+    }
     const json* object(const char* name) const {
         const json* v = get(name, false);
         if (v && !v->is_object()) throw AdminError{"bad_request", std::string("args.") + name + ": expected an object"};
@@ -162,6 +167,38 @@ json run_drain(const Args& args, AdminContext& context) {
     return {{"endpoint", endpoint_json(context, slot)}};
 }
 
+// args.flows: [[protocol, source address, source port, destination address, destination port], …]
+std::vector<lb::FlowKey> flows_to_look_up(const Args& args) {
+    constexpr size_t most = 4096;
+    const json* list = args.array("flows");
+    if (!list) throw AdminError{"bad_request", "args.flows is required"};
+    if (list->size() > most) throw AdminError{"bad_request", "args.flows: at most " + std::to_string(most) + " flows per request"};
+    std::vector<lb::FlowKey> flows;
+    flows.reserve(list->size());
+    for (size_t i = 0; i < list->size(); ++i) {
+        const json& f = (*list)[i];
+        const std::string where = "args.flows[" + std::to_string(i) + "]";
+        auto bad = [&](const std::string& what) { return AdminError{"bad_request", where + ": " + what}; };
+        if (!f.is_array() || f.size() != 5) throw bad("expected [protocol, source, source port, destination, destination port]");
+        lb::FlowKey k;
+        if (f[0] == "tcp") k.protocol = 6;
+        else if (f[0] == "udp") k.protocol = 17;
+        else throw bad("protocol: expected \"tcp\" or \"udp\"");
+        for (int side : {1, 3}) {
+            const auto a = f[side].is_string() ? IpAddress::parse(f[side].get<std::string>()) : std::nullopt;
+            if (!a) throw bad(std::string(side == 1 ? "source" : "destination") + ": expected an IP address");
+            (side == 1 ? k.source : k.destination) = *a;
+            if (!f[side + 1].is_number_unsigned() || f[side + 1].get<uint64_t>() > 65535) {
+                throw bad(std::string(side == 1 ? "source" : "destination") + " port: expected 0 to 65535");
+            }
+            (side == 1 ? k.source_port : k.destination_port) = static_cast<uint16_t>(f[side + 1].get<uint64_t>());
+        }
+        if (k.source.is_v4() != k.destination.is_v4()) throw bad("source and destination of different families");
+        flows.push_back(k);
+    }
+    return flows;
+}
+
 struct Command {
     std::function<json(const Args&, AdminContext&)> run;
     bool updates = false;  // the reply waits for the snapshot that carries the change
@@ -183,6 +220,8 @@ const std::map<std::string, Command, std::less<>>& commands() {
              return c.stats();
          }}},
         {"reload", {[](const Args& a, AdminContext& c) { return c.reload(a.boolean("discard_admin").value_or(false)); }, true}},
+        {"drain_node", {[](const Args& a, AdminContext& c) { return c.drain_node(a.boolean("cancel").value_or(false)); }}},
+        {"lookup", {[](const Args& a, AdminContext& c) { return c.lookup(flows_to_look_up(a)); }}},
     };
     return table;
 }

@@ -4,11 +4,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "control/admin_server.h"
 #include "control/live_state.h"
+#include "lb/flow_hash.h"
 
 namespace meshgate::control {
 
@@ -36,6 +38,11 @@ public:
     virtual std::string prometheus() = 0;
     // Re-reads the file; throws AdminError when it is bad (the running config stays).
     virtual nlohmann::json reload(bool discard_admin) = 0;
+    // Withdraws every VIP and exits once the routers moved away and no flow remains (or
+    // undoes that, with `cancel`): node_drain.h.
+    virtual nlohmann::json drain_node(bool cancel) = 0;
+    // Where the running snapshot sends each flow if it is new: {"flows": [{service, endpoint}|…]}.
+    virtual nlohmann::json lookup(const std::vector<lb::FlowKey>& flows) = 0;
 };
 
 // One request line → one reply line (docs/admin-protocol.md): parses, checks types, runs the

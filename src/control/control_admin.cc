@@ -45,6 +45,9 @@ json ControlThread::status() {
     const auto& config = live_.config();
     size_t endpoints = 0;
     for (uint32_t slot = 0; slot < config.endpoints.size(); ++slot) endpoints += live_.occupied(slot);
+    // Equal on two nodes exactly when they send every new flow alike (scale-out).
+    json tables = json::object();
+    for (const auto* plan : setup_.publisher->latest().lb->plan()) tables[plan->service] = tables_hash(*plan);
     return {{"version", MESHGATE_VERSION},
             {"node", config.node.name},
             {"config", setup_.config_path},
@@ -58,7 +61,9 @@ json ControlThread::status() {
             {"admin_changes", live_.admin_changes()},
             {"admin_clients", admin_ ? admin_->clients() : 0},
             {"update_latency", latency_json(update_latency_)},
-            {"rebuild_latency", latency_json(rebuild_latency_)}};
+            {"rebuild_latency", latency_json(rebuild_latency_)},
+            {"tables_hash", std::move(tables)},
+            {"announce", announce_status()}};
 }
 
 json ControlThread::plan(const std::optional<std::string>& service) {
@@ -209,6 +214,12 @@ json ControlThread::reload(bool discard_admin) {
     if (loaded.config->dataplane.ports.size() != running.dataplane.ports.size() ||
         loaded.config->admin.socket != running.admin.socket) {
         notes.push_back("[dataplane] ports and [admin] changes need a restart; the rest is applied");
+    }
+    const auto& announce = loaded.config->announce;
+    if (announce.table != running.announce.table || announce.device != running.announce.device) {
+        notes.push_back("[announce] table and device changes need a restart; its other settings are applied");
+        loaded.config->announce.table = running.announce.table;
+        loaded.config->announce.device = running.announce.device;
     }
     loaded.config->dataplane = running.dataplane;
     loaded.config->admin = running.admin;

@@ -29,6 +29,7 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 ControlThread::ControlThread(ControlSetup setup, Config config)
     : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)) {
     update_steering();
+    open_announcer();
     follow_membership();
     publish();
     const auto& admin = live_.config().admin;
@@ -164,12 +165,14 @@ void ControlThread::write_stats() {
 
 void ControlThread::run() {
     auto last_stats = std::chrono::steady_clock::now();
-    while (!setup_.signals->stop.load()) {
+    while (!stop_done()) {
+        if (setup_.signals->stop.load() && mode_ != NodeMode::stopping) begin_stop();
         if (setup_.signals->reload.exchange(false)) reload_on_signal();
         drain_events();
         track_visibility();
         if (!ready_ && visible_generation_ >= 1) {
             ready_ = true;
+            if (mode_ == NodeMode::starting) mode_ = NodeMode::serving;
             notifier_.ready();
             notifier_.status("serving " + std::to_string(live_.config().services.size()) + " services");
         }
@@ -182,6 +185,9 @@ void ControlThread::run() {
         outliers_.tick(now, live_);
         note_update();
         if (live_.dirty()) publish();  // everything this round changed, as one snapshot
+        track_visibility();
+        update_announcements();
+        progress_node_drain();
         setup_.resolver->solicit(*setup_.publisher->latest().lb, monotonic_ns());
         setup_.publisher->reclaim();
         if (std::chrono::steady_clock::now() - last_stats > std::chrono::seconds(1)) {
@@ -194,7 +200,6 @@ void ControlThread::run() {
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
-    notifier_.stopping();
     write_stats();
 }
 

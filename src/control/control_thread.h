@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control/admin_commands.h"
+#include "control/announcement.h"
 #include "control/admin_server.h"
 #include "control/counter_totals.h"
 #include "control/health_checker.h"
@@ -16,6 +17,7 @@
 #include "control/live_state.h"
 #include "control/metrics_server.h"
 #include "control/neighbour_resolver.h"
+#include "control/node_drain.h"
 #include "control/outlier_tracker.h"
 #include "control/service_notify.h"
 #include "control/unix_listener.h"
@@ -23,6 +25,7 @@
 #include "dataplane/exception_path.h"
 #include "dataplane/snapshot_publisher.h"
 #include "dataplane/xdp_steering.h"
+#include "netlink/announce_routes.h"
 
 struct rte_ring;
 
@@ -76,6 +79,15 @@ private:
     void update_steering();
     void write_stats();
 
+    // Scale-out (control_announce.cc): the routes a routing daemon announces, drain-node, and
+    // the withdraw-then-wait of a shutdown.
+    void open_announcer();
+    void update_announcements();
+    void progress_node_drain();
+    void begin_stop();
+    bool stop_done() const;
+    nlohmann::json announce_status();
+
     // AdminContext (control_admin.cc)
     LiveState& live() override { return live_; }
     uint64_t next_generation() override;
@@ -85,6 +97,8 @@ private:
     nlohmann::json stats() override;
     std::string prometheus() override;
     nlohmann::json reload(bool discard_admin) override;
+    nlohmann::json drain_node(bool cancel) override;
+    nlohmann::json lookup(const std::vector<lb::FlowKey>& flows) override;
 
     ControlSetup setup_;
     CounterTotals totals_;
@@ -108,6 +122,16 @@ private:
     std::unique_ptr<MetricsServer> metrics_;  // when [admin].metrics_listen is set
     ServiceNotifier notifier_;
     bool ready_ = false;
+
+    NodeMode mode_ = NodeMode::starting;
+    std::unique_ptr<netlink::AnnounceRoutes> routes_;  // when [announce].table is set
+    std::vector<Announcement> announcements_;
+    std::vector<std::string> announce_errors_;         // what the kernel last refused
+    uint64_t announced_generation_ = 0;
+    NodeMode announced_mode_ = NodeMode::starting;
+    NodeDrain node_drain_;
+    std::chrono::steady_clock::time_point last_drain_look_{};
+    std::optional<std::chrono::steady_clock::time_point> stop_at_;
 };
 
 }  // namespace meshgate::control

@@ -28,6 +28,8 @@ public:
     json endpoint_runtime(uint32_t) override { return {{"active_flows", 0}}; }
     json stats() override { return json::object(); }
     std::string prometheus() override { return ""; }
+    json drain_node(bool) override { return json::object(); }
+    json lookup(const std::vector<lb::FlowKey>& flows) override { return {{"flows", flows.size()}}; }
     json reload(bool discard) override {
         live_.reload(live_.config(), discard);
         return json::object();

@@ -31,6 +31,12 @@ public:
     json stats() override { return {{"totals", json::object()}}; }
     std::string prometheus() override { return "meshgate_info 1\n"; }
     json reload(bool) override { throw AdminError{"failed", "reload of x.toml failed"}; }
+    json drain_node(bool cancel) override { return {{"draining", !cancel}}; }
+    json lookup(const std::vector<lb::FlowKey>& flows) override {
+        looked_up = flows;
+        return {{"flows", flows.size()}};
+    }
+    std::vector<lb::FlowKey> looked_up;
     uint64_t awaited_ = 0;
 
 private:
@@ -82,6 +88,13 @@ TEST(AdminCommands, MalformedRequestsGetErrors) {
         {R"({"id": 1, "command": "endpoint.add", "args": {"service": "bookinfo/reviews", "address": "10.1.1.50", "locality": {"planet": "x"}}})", "bad_request"},
         {R"({"id": 1, "command": "stats", "args": {"format": "xml"}})", "bad_request"},
         {R"({"id": 1, "command": "reload"})", "failed"},
+        {R"({"id": 1, "command": "drain_node", "args": {"cancel": "yes"}})", "bad_request"},
+        {R"({"id": 1, "command": "lookup"})", "bad_request"},
+        {R"({"id": 1, "command": "lookup", "args": {"flows": {}}})", "bad_request"},
+        {R"({"id": 1, "command": "lookup", "args": {"flows": [["sctp", "10.0.0.1", 1, "10.96.0.1", 80]]}})", "bad_request"},
+        {R"({"id": 1, "command": "lookup", "args": {"flows": [["tcp", "10.0.0.1", 70000, "10.96.0.1", 80]]}})", "bad_request"},
+        {R"({"id": 1, "command": "lookup", "args": {"flows": [["tcp", "10.0.0.1", 1, "fd96::1", 80]]}})", "bad_request"},
+        {R"({"id": 1, "command": "lookup", "args": {"flows": [["tcp", "10.0.0.1", 1, "10.96.0.1"]]}})", "bad_request"},
     };
     for (const auto& c : cases) {
         auto r = ask(d, c.line);
@@ -135,6 +148,20 @@ TEST(AdminCommands, UpdatesApplyAndWaitForTheirSnapshot) {
     ASSERT_EQ(r["ok"], true) << r.dump();
     EXPECT_EQ(ask(d, R"({"id": 6, "command": "endpoints", "args": {"service": "bookinfo/reviews"}})")["result"]["endpoints"].size(), 3u);
     EXPECT_EQ(d.awaited_, 4u);
+}
+
+TEST(AdminCommands, LookupParsesEachFlow) {
+    FakeDaemon d;
+    auto r = ask(d, R"({"command": "lookup", "args": {"flows": [["tcp", "10.0.0.1", 40000, "10.96.0.1", 80],
+                                                            ["udp", "fd00::1", 53, "fd96::1", 5353]]}})");
+    ASSERT_EQ(r["ok"], true) << r.dump();
+    ASSERT_EQ(d.looked_up.size(), 2u);
+    EXPECT_EQ(d.looked_up[0].protocol, 6);
+    EXPECT_EQ(d.looked_up[0].source.to_string(), "10.0.0.1");
+    EXPECT_EQ(d.looked_up[0].source_port, 40000);
+    EXPECT_EQ(d.looked_up[0].destination_port, 80);
+    EXPECT_EQ(d.looked_up[1].protocol, 17);
+    EXPECT_EQ(d.looked_up[1].destination.to_string(), "fd96::1");
 }
 
 TEST(AdminCommands, PrometheusFormat) {
