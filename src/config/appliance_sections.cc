@@ -195,6 +195,13 @@ void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics)
     if (auto v = r.integer("memory_mb", 64, 1'048'576)) dp.memory_mb = static_cast<uint32_t>(*v);
     if (auto v = r.boolean("hugepages")) dp.hugepages = *v;
     if (auto v = r.integer("flow_table_size", 1024, 1 << 28)) dp.flow_table_size = static_cast<uint32_t>(*v);
+    if (auto v = r.duration("idle_sleep")) {
+        if (*v > std::chrono::milliseconds(10)) {
+            r.error(*r.find("idle_sleep"), "idle_sleep", "at most \"10ms\": a sleeping worker delays every packet that arrives meanwhile");
+        } else {
+            dp.idle_sleep = *v;
+        }
+    }
     if (auto v = r.strings("eal_args")) dp.eal_args = *v;
     if (const auto* t = r.table("flow_timeouts")) {
         TableReader f(*t, "dataplane.flow_timeouts", diagnostics);

@@ -87,6 +87,9 @@ struct DataplaneConfig {
     uint32_t memory_mb = 1024;
     bool hugepages = false;
     uint32_t flow_table_size = 1048576;
+    // 0: workers poll without pause. Otherwise a worker whose pass found nothing to do sleeps
+    // this long: for nodes that share their cores (small VMs, several daemons per host).
+    Duration idle_sleep{};
     FlowTimeoutConfig flow_timeouts;
     std::vector<std::string> eal_args;
     std::vector<PortConfig> ports;

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
         cs.signals = &signals;
         const dataplane::FlowTimeouts timeouts = config.dataplane.flow_timeouts;
         const uint32_t flow_capacity = config.dataplane.flow_table_size;
+        const Duration idle_sleep = config.dataplane.idle_sleep;
         control::ControlThread control(cs, std::move(config));
 
         std::vector<std::pair<uint16_t, dataplane::QueueLayout>> layouts;
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
             s.handoff = handoff;
             s.events = events[w];
             s.counters = counters[w].get();
+            s.idle_sleep = idle_sleep;
             s.exception_port = dataplane::exception_map(exception_ports);
             worker_loops.push_back(std::make_unique<dataplane::Worker>(std::move(s)));
             launches[w].worker = worker_loops.back().get();

@@ -1,6 +1,8 @@
 // The poll loop and classification. NAT in worker_nat.cc, local answers in worker_local.cc.
 #include "dataplane/worker.h"
 
+#include <time.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -37,33 +39,41 @@ Worker::Worker(WorkerSetup setup)
 void Worker::run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_register(setup_.rcu, setup_.id);
     rte_rcu_qsbr_thread_online(setup_.rcu, setup_.id);
-    while (!stop.load(std::memory_order_relaxed)) poll_once();
+    const timespec idle{0, static_cast<long>(setup_.idle_sleep.count())};
+    while (!stop.load(std::memory_order_relaxed)) {
+        if (poll_once() == 0 && idle.tv_nsec != 0) nanosleep(&idle, nullptr);
+    }
     rte_rcu_qsbr_thread_offline(setup_.rcu, setup_.id);
     rte_rcu_qsbr_thread_unregister(setup_.rcu, setup_.id);
 }
 
-void Worker::poll_once() {
+uint32_t Worker::poll_once() {
     const Snapshot& s = *setup_.snapshot->load(std::memory_order_acquire);
     const uint64_t now = rte_rdtsc();
     rte_mbuf* packets[burst];
+    uint32_t taken = 0;
     for (const auto& q : setup_.rx) {
         const uint16_t n = rte_eth_rx_burst(q.port, q.queue, packets, burst);
+        taken += n;
         for (uint16_t i = 0; i < n; ++i) packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
         if (n) handle_burst(packets, n, s, now, q.steer ? Arrival::wire_steered : Arrival::wire);
     }
     if (rte_ring* mine = setup_.handoff.empty() ? nullptr : setup_.handoff[setup_.id]) {
         const unsigned n = rte_ring_sc_dequeue_burst(mine, reinterpret_cast<void**>(packets), burst, nullptr);
         setup_.counters->handoff_in.add(n);
+        taken += n;
         if (n) handle_burst(packets, static_cast<uint16_t>(n), s, now, Arrival::handed_off);
     }
     if (!setup_.tx.empty()) {
         // Frames others could not send themselves; m->port is where they go.
         const unsigned n = rte_ring_sc_dequeue_burst(setup_.tx.inbox(setup_.id), reinterpret_cast<void**>(packets), burst, nullptr);
+        taken += n;
         for (unsigned i = 0; i < n; ++i) send(packets[i], packets[i]->port);
     }
     flush();
     flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) { expire_flow(f); });
     rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
+    return taken;
 }
 
 // In stages: parse every packet; look the TCP/UDP ones up in the flow table together (one

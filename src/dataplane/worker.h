@@ -43,6 +43,7 @@ struct WorkerSetup {
     std::vector<rte_ring*> handoff;  // one per worker, multi-producer, single-consumer
     rte_ring* events = nullptr;      // to the control thread
     WorkerCounters* counters = nullptr;
+    Duration idle_sleep{};  // after a pass that found nothing ([dataplane].idle_sleep)
 };
 
 // One poll-mode worker: rx burst → parse → classify → act → tx burst, on its own queues,
@@ -51,8 +52,8 @@ class Worker {
 public:
     explicit Worker(WorkerSetup setup);
     void run(const std::atomic<bool>& stop);
-    // One pass of the loop (tests drive it directly).
-    void poll_once();
+    // One pass of the loop (tests drive it directly); how many packets it took in.
+    uint32_t poll_once();
     const FlowTable& flows() const { return flows_; }
     static constexpr uint16_t burst_size = 32;
 

@@ -169,6 +169,14 @@ TEST(LoadConfig, AnnounceTableOfTheKernelIsRefused) {
     expect_error({node + "[announce]\ntable = 100\ndrain_quiet = 2\n", "test.toml:9:1", "announce.drain_quiet", ""});
 }
 
+TEST(LoadConfig, IdleSleepIsBounded) {
+    expect_error({node + "[dataplane]\nidle_sleep = \"1s\"\n", "test.toml:8:1", "dataplane.idle_sleep", "at most"});
+    auto r = load(node + "[dataplane]\nidle_sleep = \"50us\"\n");
+    ASSERT_TRUE(r.config.has_value());
+    EXPECT_EQ(r.config->dataplane.idle_sleep, std::chrono::microseconds(50));
+    EXPECT_EQ(load(node).config->dataplane.idle_sleep, Duration{}) << "polls without pause unless asked";
+}
+
 TEST(LoadConfig, AnnounceIsOffUnlessATableIsGiven) {
     auto off = load(node);
     ASSERT_TRUE(off.config.has_value());
