@@ -15,12 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 # Every (protocol, client address, client port) used: the kernel may give a closed socket's
 # port to a later one, so a test that counts meshgate's new flows compares with this number.
 FLOWS = set()
+# With --tuples: every TCP connection's client address and port, and the endpoint that answered.
+TUPLES = []
 
 
 def tcp_once(vip, port, i, timeout):
     payload = os.urandom(24).hex() + f"-{i}"
     with socket.create_connection((vip, port), timeout=timeout) as s:
-        FLOWS.add(("tcp",) + s.getsockname()[:2])
+        local = s.getsockname()
+        FLOWS.add(("tcp",) + local[:2])
         s.sendall(payload.encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
@@ -31,6 +34,7 @@ def tcp_once(vip, port, i, timeout):
     name, _, echoed = data.decode().rstrip("\n").partition(" ")
     if echoed != payload:
         raise ValueError(f"connection {i}: sent {payload!r}, got back {data!r}")
+    TUPLES.append(list(local[:2]) + [name])
     return name
 
 
@@ -123,6 +127,7 @@ def main():
                    help="seconds of back-to-back connections, one at a time: each one's start time and endpoint or failure")
     p.add_argument("--gap", type=float, default=0.005, help="seconds between --timeline connections")
     p.add_argument("--stream-seconds", type=float, default=10.0)
+    p.add_argument("--tuples", action="store_true", help="report each TCP connection's client address, port and endpoint")
     a = p.parse_args()
     report = {"tcp": {}, "udp": {}, "failures": []}
     if a.bulk:
@@ -164,6 +169,8 @@ def main():
                 except Exception as e:  # every failure is reported, none hides another
                     report["failures"].append(f"{kind}: {e!r}")
     report["flows"] = len(FLOWS)
+    if a.tuples:
+        report["tuples"] = TUPLES
     report["seconds"] = round(time.time() - start, 2)
     json.dump(report, sys.stdout)
 

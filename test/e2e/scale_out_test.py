@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Scale-out (issue 9): three meshgate nodes behind a BIRD router that spreads the VIP by ECMP,
+each announcing through its own BIRD what it can serve (scripts/lib/ecmp_lab.py).
+
+One lab, the scenarios in order: (a) the VIP's traffic spreads over the nodes and each sends
+it by the locality plan; (e) every node picks the same endpoint for the same 5-tuple, over
+synthetic and real flows, whatever the order of its TOML; (b) a node whose service loses its
+last selectable endpoint withdraws the VIP; (d) a node killed with SIGKILL is dropped by BFD;
+(c) drain-node moves new connections away without a failure, then the node exits.
+Convergence times and failed connections are printed as figures; the assertions are about
+behaviour (who is announced, which connections may fail), not about time.
+argv: build directory. Needs root and bird2.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import unittest
+
+BUILD = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+import ecmp_lab  # noqa: E402
+import meshlab  # noqa: E402
+
+ENDPOINTS = [
+    meshlab.Endpoint("east-1a-1", "10.30.0.11", "us-east-1a"),
+    meshlab.Endpoint("east-1a-2", "10.30.0.12", "us-east-1a"),
+    meshlab.Endpoint("east-1b-1", "10.30.0.21", "us-east-1b"),
+]
+LOCAL = {"east-1a-1", "east-1a-2"}
+ADDRESS_OF = {e.name: f"{e.address}:{ecmp_lab.TCP_PORT}" for e in ENDPOINTS}
+
+
+def figure(name, value):
+    print(f"FIGURE {name}: {value}", flush=True)
+
+
+def converged_at(changes, without):
+    """When the router's next hops first left out `without` (epoch seconds), or None."""
+    for t, hops in changes:
+        if without not in hops:
+            return t
+    return None
+
+
+def timeline_failures(report, after=None):
+    return [t for t, what in report["timeline"] if str(what).startswith("failed") and (after is None or t >= after)]
+
+
+class ScaleOut(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = ecmp_lab.EcmpLab(BUILD, ENDPOINTS, nodes=3, announce={"drain_timeout": "20s"})
+        cls.lab.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.__exit__(None, None, None)
+
+    def lookup(self, node, tuples):
+        """The endpoint `node` picks for each (client address, client port) to the VIP's TCP port."""
+        picked = []
+        for i in range(0, len(tuples), 1000):
+            flows = [["tcp", a, p, ecmp_lab.VIP, ecmp_lab.TCP_PORT] for a, p in tuples[i:i + 1000]]
+            picked += [f["endpoint"] for f in node.admin("lookup", {"flows": flows})["flows"]]
+        return picked
+
+    def new_flows(self, node):
+        return node.stats()["totals"]["new_flows"]
+
+    def test_1_spread_by_ecmp_each_node_by_its_plan_and_the_same_choice_everywhere(self):
+        lab = self.lab
+        for node in lab.nodes:
+            status = node.ctl("status")
+            routes = {r["address"]: r for r in status["announce"]["routes"]}
+            self.assertTrue(routes[ecmp_lab.VIP]["announced"], routes)
+            self.assertTrue(routes[node.snat]["announced"], routes)
+        # (e) first half: the tables themselves, whatever each node's TOML order.
+        hashes = {node.ctl("status")["tables_hash"]["lab/who"] for node in lab.nodes}
+        self.assertEqual(len(hashes), 1, f"tables differ between nodes: {hashes}")
+
+        before = {n.name: self.new_flows(n) for n in lab.nodes}
+        report = lab.client("--tcp", 1200, "--parallel", 8, "--tuples")
+        self.assertEqual(report["failures"], [])
+        self.assertEqual(set(report["tcp"]), LOCAL, "PreferClose on every node: the local zone only")
+        for name in LOCAL:
+            self.assertGreater(report["tcp"][name], 1200 // 4)
+        # (a) every node took a share of the connections (a stats file is written every second).
+        time.sleep(1.5)
+        spread = {n.name: self.new_flows(n) - before[n.name] for n in lab.nodes}
+        figure("ecmp spread of 1200 connections over 3 nodes", spread)
+        for name, count in spread.items():
+            self.assertGreater(count, 1200 // 10, f"{name} got {count} of 1200: {spread}")
+        for node in lab.nodes:
+            shares = {}
+            for e in node.ctl("plan")["services"][0]["hops"][-1]["levels"][0]["endpoints"]:
+                shares[f'{e["address"]}:{e["port"]}'] = e["share_percent"]
+            self.assertEqual({k for k, v in shares.items() if v > 0}, {ADDRESS_OF[n] for n in LOCAL})
+
+        # (e) real connections: the endpoint that answered is the one every node would pick.
+        tuples = [(a, p) for a, p, _ in report["tuples"]]
+        answered = [ADDRESS_OF[name] for _, _, name in report["tuples"]]
+        agree_real = [sum(x == y for x, y in zip(self.lookup(n, tuples), answered)) for n in lab.nodes]
+        figure("real connections: agreement of each node with the endpoint that answered",
+               f"{[f'{a}/{len(tuples)}' for a in agree_real]}")
+        self.assertEqual(agree_real, [len(tuples)] * len(lab.nodes))
+
+        # (e) 10,000 synthetic flows, asked of every node's live snapshot.
+        rng = random.Random(9)
+        synthetic = [(f"198.18.{rng.randrange(256)}.{rng.randrange(1, 255)}", rng.randrange(1024, 65536)) for _ in range(10000)]
+        picks = [self.lookup(n, synthetic) for n in lab.nodes]
+        agree = sum(len({p[i] for p in picks}) == 1 for i in range(len(synthetic)))
+        figure("synthetic flows on which all 3 nodes agree", f"{agree}/{len(synthetic)}")
+        self.assertEqual(agree, len(synthetic))
+        # And offline, from each node's own TOML: `plan --flows` counts alike.
+        counts = []
+        for node in lab.nodes:
+            plan = node.ctl("plan", "--config", node.config_path, "--flows", 10000)
+            counts.append(plan["flows"]["per_endpoint"])
+            self.assertEqual(plan["services"][0]["tables_hash"], next(iter(hashes)), "offline plan = live tables")
+        self.assertEqual(counts[0], counts[1])
+        self.assertEqual(counts[0], counts[2])
+
+    def test_2_a_node_without_a_selectable_endpoint_withdraws_the_vip(self):
+        lab, n1 = self.lab, self.lab.nodes[0]
+        watch = lab.watch_next_hops()
+        clients = lab.client_async("--timeline", 4, "--gap", 0.01)
+        time.sleep(1)
+        started = time.time()
+        for e in ENDPOINTS:  # this node alone loses them (as if its path to them broke)
+            n1.admin("endpoint.set", {"service": "lab/who", "address": e.address, "healthy": False})
+        report = lab.client_result(clients)
+        changes = watch()
+        gone = converged_at(changes, "n1")
+        self.assertIsNotNone(gone, f"the router kept sending to n1: {changes}")
+        figure("(b) last endpoint lost -> router stops sending to the node (ms)", round((gone - started) * 1000))
+        failed = timeline_failures(report)
+        figure("(b) failed connections of the timeline (while the router converged)",
+               f"{len(failed)} of {len(report['timeline'])}")
+        self.assertEqual(timeline_failures(report, after=gone + 0.2), [], "after the withdrawal, every connection succeeds")
+        routes = {r["address"]: r for r in n1.ctl("status")["announce"]["routes"]}
+        self.assertFalse(routes[ecmp_lab.VIP]["announced"])
+        self.assertIn("fewer than min_healthy_endpoints 1", routes[ecmp_lab.VIP]["why"])
+        self.assertTrue(routes[n1.snat]["announced"], "its SNAT address stays: replies of its flows")
+
+        for e in ENDPOINTS:
+            n1.admin("endpoint.set", {"service": "lab/who", "address": e.address, "healthy": True})
+        lab.wait_paths(3, timeout=10)
+
+    def test_3_a_killed_node_is_dropped_by_bfd(self):
+        lab, n3 = self.lab, self.lab.nodes[2]
+        watch = lab.watch_next_hops()
+        clients = lab.client_async("--timeline", 5, "--gap", 0.01, "--timeout", 3)
+        time.sleep(1)
+        killed = time.time()
+        lab.kill_daemon(n3)
+        report = lab.client_result(clients)
+        changes = watch()
+        gone = converged_at(changes, "n3")
+        self.assertIsNotNone(gone, f"the router kept sending to n3: {changes}")
+        figure("(d) SIGKILL -> router stops sending to the node (ms)", round((gone - killed) * 1000))
+        failed = timeline_failures(report)
+        figure("(d) failed connections of the timeline", f"{len(failed)} of {len(report['timeline'])}")
+        self.assertEqual(timeline_failures(report, after=gone + 0.2), [])
+        self.assertEqual(lab.next_hops(), {"n1", "n2"})
+
+    def test_4_drain_node_moves_new_connections_away_then_exits(self):
+        lab, n2 = self.lab, self.lab.nodes[1]
+        lab.wait_paths(2)
+        streams = lab.client_async("--streams", 6, "--stream-seconds", 4)
+        time.sleep(1)
+        open_before = n2.stats()["totals"]["active_flows"] - n2.stats()["totals"].get("closing_flows", 0)
+        watch = lab.watch_next_hops()
+        clients = lab.client_async("--timeline", 5, "--gap", 0.01)
+        time.sleep(0.5)
+        started = time.time()
+        drain = subprocess.Popen([os.path.join(BUILD, "src", "cli", "meshgatectl"), "--socket", n2.socket, "drain-node"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        report = lab.client_result(clients)
+        changes = watch()
+        gone = converged_at(changes, "n2")
+        self.assertIsNotNone(gone, f"the router kept sending to n2: {changes}")
+        figure("(c) drain-node -> router stops sending to the node (ms)", round((gone - started) * 1000))
+        figure("(c) failed new connections during the drain", f"{len(timeline_failures(report))} of {len(report['timeline'])}")
+        self.assertEqual(timeline_failures(report), [], "a draining node serves new flows until the routers move")
+        out, err = drain.communicate(timeout=60)
+        self.assertEqual(drain.returncode, 0, err)
+        self.assertIn("meshgated has exited", out)
+        self.assertEqual(n2.daemon.wait(timeout=30), 0, "a drained node exits cleanly")
+        figure("(c) drain-node output", out.strip().splitlines()[-2] if len(out.strip().splitlines()) > 1 else out.strip())
+        s = lab.client_result(streams)
+        figure("(c) long streams across the drain (6, started before it; open flows on the node then)",
+               f"{sum(s['streams'].values())} finished, {len(s['failures'])} broken; {open_before} open on n2")
+        self.assertIn("withdrew 10.96.0.10", n2.log())
+        self.assertIn("drain-node done", n2.log())
+        self.assertEqual(lab.next_hops(), {"n1"})
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
