@@ -288,6 +288,36 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
             return changes
         return finish
 
+    def measure(self, node, event, seconds=4, client_args=()):
+        """Back-to-back connections (one at a time, 10 ms apart) for `seconds` while the
+        router's next hops are recorded; `event()` fires after one second. Returns when the
+        router stopped sending to `node` (ms after the event, or None), the failed connections
+        (all, and those started once the router had converged) and the client's report."""
+        watch = self.watch_next_hops()
+        clients = self.client_async("--timeline", seconds, "--gap", 0.01, *client_args)
+        time.sleep(1)
+        fired = time.time()
+        event()
+        report = self.client_result(clients)
+        changes = watch()
+        gone = next((t for t, hops in changes if node.name not in hops and t >= fired - 0.5), None)
+        failed = [t for t, what in report["timeline"] if str(what).startswith("failed")]
+        return {"converged_ms": None if gone is None else round((gone - fired) * 1000),
+                "connections": len(report["timeline"]), "failed": len(failed),
+                # 200 ms for a connection begun just before the router's change to resolve.
+                "failed_after_convergence": None if gone is None else sum(t >= gone + 0.2 for t in failed),
+                "report": report}
+
+    def restart(self, node):
+        """A node whose meshgated stopped: started again, until the router sends to it."""
+        subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{node.daemon.pid}"], check=False)
+        self.start_daemon(node)
+        deadline = time.time() + 60
+        while node.name not in self.next_hops():
+            if time.time() > deadline:
+                raise AssertionError(f"{node.name} was not announced again: " + self.birdc("router", "show", "protocols"))
+            time.sleep(0.2)
+
     # --- traffic
     def start_server(self, e):
         ens = self.ns(f"e{self.endpoints.index(e)}")

@@ -132,6 +132,11 @@ std::string ControlThread::prometheus() {
     w.gauge("meshgate_uptime_seconds", "seconds since meshgated started", static_cast<double>(seconds_since(started_)));
     w.gauge("meshgate_snapshot_generation", "generation of the newest published snapshot", static_cast<double>(generation_));
     w.gauge("meshgate_snapshot_visible_generation", "newest snapshot generation every worker sees", static_cast<double>(visible_generation_));
+    w.gauge("meshgate_node_draining", "1 while meshgatectl drain-node is in progress", mode_ == NodeMode::draining ? 1 : 0);
+    for (const auto& a : announcements_) {
+        w.gauge("meshgate_announced", "1 while the address's route is in the announce table", a.announce ? 1 : 0,
+                {{"address", a.address.to_string()}, {"kind", a.vip ? "vip" : "snat"}});
+    }
     for (size_t i = 0; i < setup_.counters.size(); ++i) {
         const auto& c = *setup_.counters[i];
         const MetricLabels worker = {{"worker", std::to_string(i)}};
