@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 
-from meshlab import HERE, NO_OFFLOADS, PYTHON, Endpoint, sh  # noqa: F401  (Endpoint: for callers)
+from meshlab import HERE, NO_OFFLOADS, PYTHON, NamespaceLab, read_stats, sh
 
 VIP, TCP_PORT, UDP_PORT = "10.96.0.10", 9080, 5353
 ROUTER_AS, NODE_AS, TABLE = 65000, 65100, 100
@@ -80,14 +80,10 @@ class Node:
         return reply["result"]
 
     def stats(self):
-        try:
-            with open(self.stats_path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        return read_stats(self.stats_path)
 
 
-class EcmpLab:
+class EcmpLab(NamespaceLab):
     def __init__(self, build_dir, endpoints, nodes=3, workdir=None, announce=None):
         self.build_dir = build_dir
         self.endpoints = endpoints
@@ -97,28 +93,6 @@ class EcmpLab:
         self.namespaces, self.processes, self.bird_pids = [], [], []
         self.nodes = [Node(self, k) for k in range(1, nodes + 1)]
         self.server_of = {}
-
-    def ns(self, role):
-        return f"{self.prefix}{role}"
-
-    # --- lifecycle
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _add_ns(self, role):
-        name = self.ns(role)
-        sh("ip", "netns", "add", name)
-        self.namespaces.append(name)
-        sh("ip", "link", "set", "lo", "up", ns=name)
-        return name
 
     def _veth(self, ns, name, peer_ns, peer_name, address=None, peer_address=None):
         sh("ip", "link", "add", name, "type", "veth", "peer", "name", peer_name, "netns", peer_ns, ns=ns)
@@ -340,13 +314,6 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
         self.processes.append(p)
         return p
 
-    @staticmethod
-    def client_result(p, timeout=300):
-        out, err = p.communicate(timeout=timeout)
-        if p.returncode != 0:
-            raise AssertionError(f"lab_client exited {p.returncode}: {err}")
-        return json.loads(out)
-
     def close(self):
         for node in self.nodes:
             if node.daemon and node.daemon.poll() is None:
@@ -365,14 +332,7 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        for name in reversed(self.namespaces):
-            for pid in sh("ip", "netns", "pids", name, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            sh("ip", "netns", "del", name, check=False)
-        self.namespaces = []
+        self._remove_namespaces()
         for node in self.nodes:
             if node.daemon:
                 subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{node.daemon.pid}"], check=False)

@@ -65,7 +65,62 @@ def tcp_health_check(service="lab/who", interval="500ms", timeout="300ms", unhea
             f"unhealthy_threshold = {unhealthy_threshold}\nhealthy_threshold = {healthy_threshold}\n")
 
 
-class Lab:
+def read_stats(path):
+    """meshgated's --stats-file, or None while there is none (or it is being replaced)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+class NamespaceLab:
+    """What every lab shares: namespaces named with one prefix (`self.prefix`, listed in
+    `self.namespaces`), made by open() and all removed by close(), also when open() fails
+    half-way (use it as a context manager)."""
+
+    def ns(self, role):
+        return f"{self.prefix}{role}"
+
+    def __enter__(self):
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _add_ns(self, role):
+        name = self.ns(role)
+        sh("ip", "netns", "add", name)
+        self.namespaces.append(name)
+        sh("ip", "link", "set", "lo", "up", ns=name)
+        return name
+
+    def _remove_namespaces(self):
+        for name in reversed(self.namespaces):
+            # Processes left in a namespace would keep it alive: kill them by PID first.
+            for pid in sh("ip", "netns", "pids", name, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            sh("ip", "netns", "del", name, check=False)
+        self.namespaces = []
+
+    @staticmethod
+    def client_result(p, timeout=300):
+        """The JSON report of a lab_client.py started with client_async()."""
+        out, err = p.communicate(timeout=timeout)
+        if p.returncode != 0:
+            raise AssertionError(f"lab_client exited {p.returncode}: {err}")
+        return json.loads(out)
+
+
+class Lab(NamespaceLab):
     """A meshgate lab. `endpoints` are Endpoint objects on 10.20.0.0/24."""
 
     def __init__(self, build_dir, endpoints, prefix=None, lcores="0-1", workdir=None, vip="10.96.0.10",
@@ -99,29 +154,6 @@ class Lab:
         self.daemon_log = os.path.join(self.workdir, "meshgated.log")
         self.admin_socket = os.path.join(self.workdir, "admin.sock")
         self.server_of = {}  # endpoint name → its who_server process
-
-    # --- names
-    def ns(self, role):
-        return f"{self.prefix}{role}"
-
-    # --- lifecycle
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _add_ns(self, role):
-        name = self.ns(role)
-        sh("ip", "netns", "add", name)
-        self.namespaces.append(name)
-        sh("ip", "link", "set", "lo", "up", ns=name)
-        return name
 
     def open(self):
         os.makedirs(self.workdir, exist_ok=True)
@@ -341,11 +373,7 @@ class Lab:
             time.sleep(0.2)
 
     def stats(self):
-        try:
-            with open(self.stats_path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        return read_stats(self.stats_path)
 
     def wait_ready(self, timeout=30):
         """Until meshgated knows every endpoint's MAC (it asks with ARP and ND)."""
@@ -400,13 +428,6 @@ class Lab:
         self.processes.append(p)
         return p
 
-    @staticmethod
-    def client_result(p, timeout=300):
-        out, err = p.communicate(timeout=timeout)
-        if p.returncode != 0:
-            raise AssertionError(f"lab_client exited {p.returncode}: {err}")
-        return json.loads(out)
-
     def serve_on_node(self, name, address, port):
         """A who_server in meshgated's own namespace: reached only through the exception path."""
         with open(os.path.join(self.workdir, f"server-{name}.log"), "w") as log:
@@ -430,16 +451,7 @@ class Lab:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        for name in reversed(self.namespaces):
-            # Processes left in a namespace would keep it alive: kill them by PID first.
-            pids = sh("ip", "netns", "pids", name, check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            sh("ip", "netns", "del", name, check=False)
-        self.namespaces = []
+        self._remove_namespaces()
         if self.daemon:
             subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{self.daemon.pid}", f"/var/run/dpdk/{self.prefix}pmd"],
                            check=False)

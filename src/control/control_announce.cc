@@ -24,14 +24,17 @@ void ControlThread::open_announcer() {
 }
 
 void ControlThread::update_announcements() {
-    // The snapshot every worker sees, once: what a router sends here must find its tables.
-    if (!in_flight_.empty()) return;
-    if (announced_generation_ == generation_ && announced_mode_ == mode_ && announce_errors_.empty()) return;
+    // Once per snapshot or change of mode (workers see a snapshot within microseconds, routers
+    // react in milliseconds); a route the kernel refused is tried again once a second.
+    if (!routes_) return;  // [announce] is off: nothing to decide
+    const auto now = Clock::now();
+    const bool retry = !announce_errors_.empty() && now - last_announce_attempt_ >= std::chrono::seconds(1);
+    if (announced_generation_ == generation_ && announced_mode_ == mode_ && !retry) return;
+    last_announce_attempt_ = now;
     const auto& lb = *setup_.publisher->latest().lb;
     announcements_ = plan_announcements(lb.config(), lb.plan(), mode_);
     announced_generation_ = generation_;
     announced_mode_ = mode_;
-    if (!routes_) return;
     std::set<IpAddress> wanted;
     for (const auto& a : announcements_) {
         if (a.announce) wanted.insert(a.address);
@@ -40,11 +43,11 @@ void ControlThread::update_announcements() {
     announce_errors_ = routes_->set(wanted);
     for (const auto& e : announce_errors_) std::cerr << "meshgated: " << e << "\n";
     for (auto& a : announcements_) {
-        const bool now = routes_->routes().count(a.address) > 0;
-        if (a.announce && !now) a.why += "; the kernel refused the route";
-        a.announce = now;
-        if (now != (before.count(a.address) > 0)) {
-            std::cerr << "meshgated: " << (now ? "announcing " : "withdrew ") << a.address.to_string() << " (" << a.why << ")\n";
+        const bool in_table = routes_->routes().count(a.address) > 0;
+        if (a.announce && !in_table) a.why += "; the kernel refused the route";
+        a.announce = in_table;
+        if (in_table != (before.count(a.address) > 0)) {
+            std::cerr << "meshgated: " << (in_table ? "announcing " : "withdrew ") << a.address.to_string() << " (" << a.why << ")\n";
         }
     }
 }

@@ -185,7 +185,6 @@ void ControlThread::run() {
         outliers_.tick(now, live_);
         note_update();
         if (live_.dirty()) publish();  // everything this round changed, as one snapshot
-        track_visibility();
         update_announcements();
         progress_node_drain();
         setup_.resolver->solicit(*setup_.publisher->latest().lb, monotonic_ns());

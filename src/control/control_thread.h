@@ -127,6 +127,7 @@ private:
     std::unique_ptr<netlink::AnnounceRoutes> routes_;  // when [announce].table is set
     std::vector<Announcement> announcements_;
     std::vector<std::string> announce_errors_;         // what the kernel last refused
+    std::chrono::steady_clock::time_point last_announce_attempt_{};
     uint64_t announced_generation_ = 0;
     NodeMode announced_mode_ = NodeMode::starting;
     NodeDrain node_drain_;

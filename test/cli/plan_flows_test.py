@@ -80,6 +80,9 @@ class PlanFlows(unittest.TestCase):
         self.assertEqual(run("plan", "--colour", check=False).returncode, 2)
         self.assertEqual(run("plan", "--flows", "10", check=False).returncode, 2, "--flows simulates offline only")
         self.assertEqual(run("plan", "--config", CONFIG, "--service", "no/such", check=False).returncode, 1)
+        self.assertEqual(run("lookup", "sctp", "10.0.0.1:1", "10.96.0.10:80", check=False).returncode, 2)
+        self.assertEqual(run("lookup", "tcp", "10.0.0.1", "10.96.0.10:80", check=False).returncode, 2, "a port is needed")
+        self.assertEqual(run("drain-node", "--bogus", check=False).returncode, 2)
 
     def test_without_a_daemon_the_socket_is_named(self):
         # No --config: the live plan, asked of a daemon that is not there.
@@ -87,11 +90,16 @@ class PlanFlows(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("/nonexistent/meshgate.sock", r.stderr)
         self.assertIn("is meshgated running?", r.stderr)
+        for words in (["drain-node"], ["lookup", "tcp", "10.0.0.1:40000", "10.96.0.10:9080"]):
+            r = run(*words, "--socket", "/nonexistent/meshgate.sock", check=False)
+            self.assertEqual(r.returncode, 1, words)
+            self.assertIn("/nonexistent/meshgate.sock", r.stderr, words)
 
     def test_help_on_every_command(self):
         for words in (["--help"], ["plan", "--help"], ["check", "--help"], ["status", "--help"], ["endpoints", "--help"],
                       ["endpoint", "--help"], ["endpoint", "add", "--help"], ["endpoint", "set", "--help"],
-                      ["endpoint", "remove", "--help"], ["drain", "--help"], ["stats", "--help"], ["reload", "--help"]):
+                      ["endpoint", "remove", "--help"], ["drain", "--help"], ["stats", "--help"], ["reload", "--help"],
+                      ["drain-node", "--help"], ["lookup", "--help"]):
             r = run(*words, check=False)
             self.assertEqual(r.returncode, 0, words)
             self.assertIn("Usage", r.stdout, words)
