@@ -266,7 +266,9 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
         """Back-to-back connections (one at a time, 10 ms apart) for `seconds` while the
         router's next hops are recorded; `event()` fires after one second. Returns when the
         router stopped sending to `node` (ms after the event, or None), the failed connections
-        (all, and those started once the router had converged) and the client's report."""
+        (all, those started before the event, and those started once the router had converged:
+        a connection under way when the router rehashes may land on a node without its state)
+        and the client's report."""
         watch = self.watch_next_hops()
         clients = self.client_async("--timeline", seconds, "--gap", 0.01, *client_args)
         time.sleep(1)
@@ -278,6 +280,7 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
         failed = [t for t, what in report["timeline"] if str(what).startswith("failed")]
         return {"converged_ms": None if gone is None else round((gone - fired) * 1000),
                 "connections": len(report["timeline"]), "failed": len(failed),
+                "failed_before_event": sum(t < fired for t in failed),
                 # 200 ms for a connection begun just before the router's change to resolve.
                 "failed_after_convergence": None if gone is None else sum(t >= gone + 0.2 for t in failed),
                 "report": report}

@@ -120,6 +120,7 @@ class ScaleOut(unittest.TestCase):
         self.assertIsNotNone(m["converged_ms"], "the router kept sending to n1")
         figure("(b) last endpoint lost -> router stops sending to the node (ms)", m["converged_ms"])
         figure("(b) failed connections (refused by the node before the router moved)", f"{m['failed']} of {m['connections']}")
+        self.assertEqual(m["failed_before_event"], 0)
         self.assertEqual(m["failed_after_convergence"], 0, "after the withdrawal, every connection succeeds")
         routes = {r["address"]: r for r in n1.ctl("status")["announce"]["routes"]}
         self.assertFalse(routes[ecmp_lab.VIP]["announced"])
@@ -135,6 +136,7 @@ class ScaleOut(unittest.TestCase):
         self.assertIsNotNone(m["converged_ms"], "the router kept sending to n3")
         figure("(d) SIGKILL -> router stops sending to the node (ms)", m["converged_ms"])
         figure("(d) failed connections", f"{m['failed']} of {m['connections']}")
+        self.assertEqual(m["failed_before_event"], 0)
         self.assertEqual(m["failed_after_convergence"], 0)
         self.assertEqual(lab.next_hops(), {"n1", "n2"})
 
@@ -153,8 +155,11 @@ class ScaleOut(unittest.TestCase):
         m = lab.measure(n2, drain_node, seconds=5)
         self.assertIsNotNone(m["converged_ms"], "the router kept sending to n2")
         figure("(c) drain-node -> router stops sending to the node (ms)", m["converged_ms"])
-        figure("(c) failed new connections during the drain", f"{m['failed']} of {m['connections']}")
-        self.assertEqual(m["failed"], 0, "a draining node serves new flows until the routers move")
+        figure("(c) failed connections during the drain", f"{m['failed']} of {m['connections']}")
+        # A draining node serves new flows until the routers move; only a connection under way
+        # at the instant the router rehashes can land on a node that does not know it.
+        self.assertEqual(m["failed_before_event"], 0)
+        self.assertEqual(m["failed_after_convergence"], 0)
         out, err = drain[0].communicate(timeout=60)
         self.assertEqual(drain[0].returncode, 0, err)
         self.assertIn("meshgated has exited", out)
