@@ -192,11 +192,12 @@ class EcmpLab(NamespaceLab):
         pid = os.path.join(self.workdir, f"bird-{name}.pid")
         sh("bird", "-c", conf, "-s", os.path.join(self.workdir, f"bird-{name}.ctl"), "-P", pid, ns=ns)
         for _ in range(50):
-            if os.path.exists(pid):
-                with open(pid) as f:
+            try:
+                with open(pid) as f:  # BIRD creates the file, then writes its PID
                     self.bird_pids.append(int(f.read().strip()))
                 return
-            time.sleep(0.1)
+            except (OSError, ValueError):
+                time.sleep(0.1)
         raise RuntimeError(f"bird {name} wrote no PID file")
 
     def _start_router_bird(self):
