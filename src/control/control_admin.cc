@@ -80,7 +80,8 @@ json ControlThread::plan(const std::optional<std::string>& service) {
 
 json ControlThread::endpoint_runtime(uint32_t slot) {
     const Totals t = totals_.endpoint(slot);
-    json j = {{"active_flows", t.active_flows}, {"new_flows", t.new_flows}, {"packets", t.packets}, {"bytes", t.bytes}};
+    json j = {{"active_flows", t.active_flows}, {"closing_flows", t.closing_flows}, {"new_flows", t.new_flows},
+              {"packets", t.packets}, {"bytes", t.bytes}};
     if (auto check = health_.state(slot)) {
         j["check"] = {{"down", check->down}, {"last", check->last}, {"consecutive_successes", check->consecutive_successes},
                       {"consecutive_failures", check->consecutive_failures}};

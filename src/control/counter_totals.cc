@@ -13,6 +13,7 @@ Totals CounterTotals::sum(const std::vector<const dataplane::WorkerCounters*>& w
         t.bytes += c.bytes.get();
         t.new_flows += c.new_flows.get();
         t.active_flows += c.active_flows.get();
+        t.closing_flows += c.closing_flows.get();
         t.refused += c.refused.get();
     }
     return t;
@@ -23,7 +24,7 @@ Totals CounterTotals::minus(Totals a, const Totals& b) {
     a.bytes -= b.bytes;
     a.new_flows -= b.new_flows;
     a.refused -= b.refused;
-    return a;  // active_flows: a gauge, kept as counted
+    return a;  // active_flows, closing_flows: gauges, kept as counted
 }
 
 void CounterTotals::follow(const std::vector<std::string>& endpoints, const std::vector<std::string>& services) {

@@ -9,7 +9,7 @@
 namespace meshgate::control {
 
 struct Totals {
-    uint64_t packets = 0, bytes = 0, new_flows = 0, active_flows = 0, refused = 0;
+    uint64_t packets = 0, bytes = 0, new_flows = 0, active_flows = 0, closing_flows = 0, refused = 0;
 };
 
 // The workers' per-endpoint and per-service counters, summed, as the endpoint or service that

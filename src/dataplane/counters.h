@@ -25,6 +25,7 @@ struct EndpointCounters {
     Counter bytes;
     Counter new_flows;
     Counter active_flows;
+    Counter closing_flows;  // of the active flows: TCP past its FIN or RST
     Counter refused;  // new flows refused (services only): no endpoint, no route, no SNAT port, full table
 };
 

@@ -32,7 +32,10 @@ bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowStat
 // Flows past their FIN or RST are counted apart: "flows that remain" (drain, drain-node) are
 // the others, not connections the kernel's TIME_WAIT-like timeouts keep pinned a while.
 void Worker::set_tcp_state(Flow& flow, FlowState next) {
-    if (!winding_down(flow.state) && winding_down(next)) setup_.counters->closing_flows.add();
+    if (!winding_down(flow.state) && winding_down(next)) {
+        setup_.counters->closing_flows.add();
+        if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.add();
+    }
     flow.state = next;
 }
 
@@ -142,8 +145,11 @@ void Worker::report_connect(const Flow& flow, Event::Kind outcome) {
 
 void Worker::release_flow(Flow& flow) {
     setup_.counters->active_flows.sub();
-    if (winding_down(flow.state)) setup_.counters->closing_flows.sub();
     if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
+    if (winding_down(flow.state)) {
+        setup_.counters->closing_flows.sub();
+        if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.sub();
+    }
     if (flow.service < service_counters_.size()) service_counters_[flow.service].active_flows.sub();
 }
 
@@ -172,9 +178,13 @@ Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
                             : lb::SelectionTable::no_endpoint;
     const bool reset_when_down = vip && s.lb->config().services[vip->service].on_endpoint_down == OnEndpointDown::reset;
     if (id != lb::SelectionTable::no_endpoint && !(s.lb->endpoint(id).down && reset_when_down)) {
-        // Same endpoint, perhaps under a new index: move its active-flow count along.
+        // Same endpoint, perhaps under a new index: move its flow counts along.
         if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
         if (id < endpoint_counters_.size()) endpoint_counters_[id].active_flows.add();
+        if (winding_down(flow.state)) {
+            if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.sub();
+            if (id < endpoint_counters_.size()) endpoint_counters_[id].closing_flows.add();
+        }
         flow.endpoint = id;
         flow.service = vip->service;
         flow.snapshot_generation = s.generation;

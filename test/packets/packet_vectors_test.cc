@@ -81,6 +81,9 @@ TEST(TcpV4, HandshakeFinAndRstMoveTheFlowState) {
     b.exchange(b.client(), fin.build());
     EXPECT_EQ(state(), dataplane::FlowState::closing);
     EXPECT_EQ(b.counters().closing_flows.get(), 1u) << "counted once it winds down";
+    uint64_t endpoint_closing = 0;
+    for (const auto& e : b.counters().endpoints) endpoint_closing += e.closing_flows.get();
+    EXPECT_EQ(endpoint_closing, 1u) << "and against its endpoint, for drain's report";
     Frame rst = reply_from_endpoint(b, syn, nat, 8080);
     rst.tcp_flags = RST;
     auto [to_clients, to_endpoints] = b.exchange(b.backend(), rst.build());
