@@ -32,6 +32,7 @@ bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowStat
 // Flows past their FIN or RST are counted apart: "flows that remain" (drain, drain-node) are
 // the others, not connections the kernel's TIME_WAIT-like timeouts keep pinned a while.
 void Worker::set_tcp_state(Flow& flow, FlowState next) {
+    if (next == flow.state) return;
     if (!winding_down(flow.state) && winding_down(next)) {
         setup_.counters->closing_flows.add();
         if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.add();
@@ -226,7 +227,10 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     flow.last_seen = now;
     if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    if (v.protocol == proto_tcp) set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
+    // From the client only a FIN or a RST moves the state (the SYN-ACK comes the other way).
+    if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
+        set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
+    }
     apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
               flow.reverse.source_port);
     set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
@@ -240,7 +244,7 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     }
     flow.last_seen = now;
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    if (v.protocol == proto_tcp) {
+    if (v.protocol == proto_tcp && (flow.state == FlowState::syn_sent || (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)))) {
         const FlowState before = flow.state;
         set_tcp_state(flow, next_state(flow.state, tcp_flags(v), false));
         if (before == FlowState::syn_sent && flow.state != before) {
