@@ -14,11 +14,14 @@ const char* to_string(NodeMode mode) {
     return "?";
 }
 
-uint32_t selectable_endpoints(const lb::ServicePlan& plan) {
+uint32_t selectable_endpoints(const Config& config, const lb::ServicePlan& plan, bool vip_is_v4) {
     if (plan.hops.empty()) return 0;
     uint32_t n = 0;
     for (const auto& level : plan.hops.front().levels) {
-        for (const auto& e : level.endpoints) n += e.healthy && e.effective_weight > 0;
+        for (const auto& e : level.endpoints) {
+            const auto& address = config.endpoints[e.id].address;
+            n += e.healthy && e.effective_weight > 0 && address && address->is_v4() == vip_is_v4;
+        }
     }
     return n;
 }
@@ -34,12 +37,13 @@ std::vector<Announcement> plan_announcements(const Config& config, const std::ve
     std::map<IpAddress, Announcement> vips;
     for (size_t i = 0; i < config.services.size(); ++i) {
         const auto& service = config.services[i];
-        const uint32_t n = i < plans.size() && plans[i] ? selectable_endpoints(*plans[i]) : 0;
         for (const auto& vip : service.vips) {
+            const uint32_t n = i < plans.size() && plans[i] ? selectable_endpoints(config, *plans[i], vip.is_v4()) : 0;
             auto& a = vips[vip];
             a.address = vip;
             a.owners.push_back(service.key());
-            const std::string why = service.key() + ": " + std::to_string(n) + " selectable endpoint" + (n == 1 ? "" : "s") +
+            const std::string why = service.key() + ": " + std::to_string(n) + " selectable " +
+                                    (vip.is_v4() ? "IPv4" : "IPv6") + " endpoint" + (n == 1 ? "" : "s") +
                                     (n >= wanted ? "" : ", fewer than min_healthy_endpoints " + std::to_string(wanted));
             if (mode != NodeMode::serving) {
                 a.why = not_serving;

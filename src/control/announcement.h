@@ -36,8 +36,9 @@ struct Announcement {
 std::vector<Announcement> plan_announcements(const Config& config, const std::vector<const lb::ServicePlan*>& plans,
                                              NodeMode mode);
 
-// Endpoints of the plan's first hop that can take new flows: healthy, with weight.
-uint32_t selectable_endpoints(const lb::ServicePlan& plan);
+// Endpoints of the plan's first hop that can take new flows of a VIP of `vip_family`
+// (full NAT keeps the family): healthy, with weight, with an address of that family.
+uint32_t selectable_endpoints(const Config& config, const lb::ServicePlan& plan, bool vip_is_v4);
 
 nlohmann::json announcements_json(const std::vector<Announcement>& announcements);
 

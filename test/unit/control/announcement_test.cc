@@ -48,7 +48,7 @@ TEST(Announcement, AVipIsAnnouncedWhileOneOfItsServicesCanPlaceFlows) {
     const auto& shared = find(list, "10.96.0.10");
     EXPECT_TRUE(shared.announce) << shared.why;  // lab/a has none, lab/b has one
     EXPECT_EQ(shared.owners, (std::vector<std::string>{"lab/a", "lab/b"}));
-    EXPECT_NE(shared.why.find("lab/b: 1 selectable endpoint"), std::string::npos) << shared.why;
+    EXPECT_NE(shared.why.find("lab/b: 1 selectable IPv4 endpoint"), std::string::npos) << shared.why;
     EXPECT_TRUE(find(list, "10.96.0.30").announce);
     EXPECT_TRUE(find(list, "10.99.51.1").announce);
     EXPECT_FALSE(find(list, "10.99.51.1").vip);
@@ -59,9 +59,26 @@ TEST(Announcement, TooFewSelectableEndpointsWithdrawsAndSaysWhy) {
     const auto list = plan(load("min_healthy_endpoints = 2\n"), NodeMode::serving);
     const auto& c = find(list, "10.96.0.30");
     EXPECT_FALSE(c.announce);
-    EXPECT_EQ(c.why, "lab/c: 1 selectable endpoint, fewer than min_healthy_endpoints 2");
+    EXPECT_EQ(c.why, "lab/c: 1 selectable IPv4 endpoint, fewer than min_healthy_endpoints 2");
     EXPECT_FALSE(find(list, "10.96.0.10").announce);
     EXPECT_TRUE(find(list, "10.99.51.1").announce) << "SNAT does not depend on endpoints";
+}
+
+// Full NAT keeps the family: a VIP is served only by endpoints of its own family.
+TEST(Announcement, EachVipCountsTheEndpointsOfItsFamily) {
+    auto r = config::load_config_string(
+        node + "[announce]\ntable = 100\n"
+               "[[service]]\nname = \"d\"\nnamespace = \"lab\"\nvips = [\"10.96.0.40\", \"fd96::40\"]\nports = [{ port = 80 }]\n"
+               "[[endpoint]]\nservice = \"lab/d\"\naddress = \"10.30.0.5\"\nhealthy = false\n"
+               "locality = { network = \"n1\", region = \"r1\", zone = \"z1\" }\n"
+               "[[endpoint]]\nservice = \"lab/d\"\naddress = \"fd30::5\"\n"
+               "locality = { network = \"n1\", region = \"r1\", zone = \"z1\" }\n",
+        "t.toml");
+    ASSERT_TRUE(r.config);
+    const auto list = plan(*r.config, NodeMode::serving);
+    EXPECT_FALSE(find(list, "10.96.0.40").announce) << "its only IPv4 endpoint is down";
+    EXPECT_EQ(find(list, "10.96.0.40").why, "lab/d: 0 selectable IPv4 endpoints, fewer than min_healthy_endpoints 1");
+    EXPECT_TRUE(find(list, "fd96::40").announce) << find(list, "fd96::40").why;
 }
 
 TEST(Announcement, ModesDecideBeforeEndpoints) {
