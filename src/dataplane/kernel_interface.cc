@@ -30,15 +30,9 @@ std::vector<std::string> configure_kernel_interface(const std::string& interface
     if (index == 0) fail(interface, "no such interface", errno);
     netlink::Rtnetlink nl;
 
-    nlmsghdr* h = nl.start(RTM_NEWLINK, 0);
-    auto* link = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
-    link->ifi_family = AF_UNSPEC;
-    link->ifi_index = static_cast<int>(index);
-    link->ifi_flags = IFF_UP;
-    link->ifi_change = IFF_UP;
-    if (mtu != 0) mnl_attr_put_u32(h, IFLA_MTU, mtu);
-    if (int e = nl.request(h)) fail(interface, "set MTU " + std::to_string(mtu) + " and up", e);
+    if (int e = nl.set_link_up(index, mtu)) fail(interface, "set MTU " + std::to_string(mtu) + " and up", e);
 
+    nlmsghdr* h = nullptr;
     for (const auto& p : addresses) {
         h = nl.start(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
         auto* a = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifaddrmsg)));

@@ -37,13 +37,7 @@ AnnounceRoutes::AnnounceRoutes(std::string device, uint32_t table) : device_(std
         fail(device_, "create", e);
     }
     index_ = if_nametoindex(device_.c_str());
-    nlmsghdr* h = nl_.start(RTM_NEWLINK, 0);
-    auto* link = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
-    link->ifi_family = AF_UNSPEC;
-    link->ifi_index = static_cast<int>(index_);
-    link->ifi_flags = IFF_UP;
-    link->ifi_change = IFF_UP;
-    if (int e = index_ == 0 ? errno : nl_.request(h)) {
+    if (int e = index_ == 0 ? errno : nl_.set_link_up(index_)) {
         ::close(fd_);
         fail(device_, "bring up", e);
     }

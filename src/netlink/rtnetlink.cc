@@ -1,5 +1,9 @@
 #include "netlink/rtnetlink.h"
 
+// <net/if.h> before the <linux/...> headers: they then skip what it already defines.
+#include <net/if.h>
+#include <linux/rtnetlink.h>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -29,6 +33,17 @@ int Rtnetlink::request(nlmsghdr* h) {
     if (n < 0) return errno;
     const int rc = mnl_cb_run(buffer_, static_cast<size_t>(n), sequence_, mnl_socket_get_portid(socket_.get()), nullptr, nullptr);
     return rc < 0 ? errno : 0;
+}
+
+int Rtnetlink::set_link_up(unsigned index, uint32_t mtu) {
+    nlmsghdr* h = start(RTM_NEWLINK, 0);
+    auto* link = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
+    link->ifi_family = AF_UNSPEC;
+    link->ifi_index = static_cast<int>(index);
+    link->ifi_flags = IFF_UP;
+    link->ifi_change = IFF_UP;
+    if (mtu != 0) mnl_attr_put_u32(h, IFLA_MTU, mtu);
+    return request(h);
 }
 
 }  // namespace meshgate::netlink

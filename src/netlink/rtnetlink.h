@@ -18,6 +18,8 @@ public:
     nlmsghdr* start(uint16_t type, uint16_t flags);
     // 0, or the kernel's errno for the request.
     int request(nlmsghdr* h);
+    // Brings interface `index` up, with `mtu` unless 0; 0 or the kernel's errno.
+    int set_link_up(unsigned index, uint32_t mtu = 0);
 
 private:
     std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
