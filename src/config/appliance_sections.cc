@@ -84,6 +84,12 @@ void read_announce(TableReader& root, Config& config, Diagnostics& diagnostics) 
     if (auto v = r.duration("withdraw_delay")) a.withdraw_delay = *v;
     if (auto v = r.duration("drain_quiet")) a.drain_quiet = *v;
     if (auto v = r.duration("drain_timeout")) a.drain_timeout = *v;
+    a.peers = r.addresses("peers");
+    if (auto v = r.duration("peer_probe_interval")) a.peer_probe_interval = *v;
+    if (std::any_of(a.peers.begin(), a.peers.end(), [&](const IpAddress& p) { return p.is_v4() != a.peers.front().is_v4(); })) {
+        r.error(*r.find("peers"), "peers", "expected the addresses of one family, all IPv4 or all IPv6 (the tunnel between nodes has one)");
+        a.peers.clear();
+    }
     r.finish();
 }
 
@@ -174,6 +180,7 @@ void read_port(const toml::value& table, const std::string& path, Config& config
         if (!on_link) r.error(*r.find("gateway"), "gateway", "the gateway " + port.gateway->to_string() + " is on none of this port's addresses");
     }
     port.snat = r.addresses("snat");
+    if (auto v = r.integer("mtu", 1280, 9216)) port.mtu = static_cast<uint16_t>(*v);
     r.finish();
     for (const auto& other : config.dataplane.ports) {
         if (!port.name.empty() && other.name == port.name) r.error(*r.find("name"), "name", "a port named \"" + port.name + "\" is already defined");

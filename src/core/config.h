@@ -47,6 +47,12 @@ struct AnnounceConfig {
     Duration withdraw_delay = std::chrono::seconds(1);  // on shutdown: withdrawn, still serving
     Duration drain_quiet = std::chrono::seconds(2);     // drain-node: no new flow this long = routers moved
     Duration drain_timeout = std::chrono::minutes(5);   // drain-node: exit even if flows remain
+    // The tier's node addresses, all of one family (this node's may be among them): a
+    // mid-connection TCP segment no flow here knows goes to the next of them, IP-in-IP, in
+    // case the routers moved it away from the node that has its flow (docs/scale-out.md).
+    std::vector<IpAddress> peers;
+    // Each peer's data plane is probed this often; it leaves the ring after 5 unanswered.
+    Duration peer_probe_interval = std::chrono::milliseconds(100);
 
     bool enabled() const { return table != 0; }
 };
@@ -71,6 +77,9 @@ struct PortConfig {
     std::vector<IpPrefix> addresses;
     std::optional<IpAddress> gateway;
     std::vector<IpAddress> snat;
+    // The largest IP packet the port sends and receives; 0: the device's default (1500). The
+    // links between the nodes of a tier need 20 bytes more (40 with IPv6 peers) for second chance.
+    uint16_t mtu = 0;
 };
 
 // Idle timeouts of a pinned flow, by state.

@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <iostream>
 #include <stdexcept>
 
 #include "dataplane/eal.h"
@@ -35,7 +36,7 @@ QueueLayout device_layout(const std::string& what, uint16_t port_id, uint32_t wo
 }
 
 void start_device(const std::string& what, uint16_t port_id, const QueueLayout& layout, rte_mempool* pool,
-                  uint16_t descriptors) {
+                  uint16_t descriptors, uint16_t mtu) {
     const rte_eth_dev_info info = device_info(what, port_id);
     rte_eth_conf conf{};
     // Let the NIC verify IPv4 header checksums where it can: the worker then skips its own.
@@ -45,6 +46,14 @@ void start_device(const std::string& what, uint16_t port_id, const QueueLayout& 
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
     }
     if (int rc = rte_eth_dev_configure(port_id, layout.rx_queues, layout.tx_queues, &conf); rc != 0) fail(what, "configure", rc);
+    if (mtu != 0) {
+        // Some drivers report a fixed frame size whatever their interface carries (net_af_packet
+        // in DPDK 22.11: 1518); the operator's figure stands, with a word about it.
+        if (int rc = rte_eth_dev_set_mtu(port_id, mtu); rc != 0) {
+            std::cerr << "meshgated: " << what << ": the device refuses MTU " << mtu << " (" << rte_strerror(-rc)
+                      << "); meshgated still sends IP packets of up to " << mtu << " bytes there: its link must carry them\n";
+        }
+    }
     const int socket = rte_eth_dev_socket_id(port_id);
     for (uint16_t q = 0; q < layout.rx_queues; ++q) {
         if (int rc = rte_eth_rx_queue_setup(port_id, q, descriptors, socket, nullptr, pool); rc != 0) fail(what, "rx queue", rc);
@@ -65,13 +74,14 @@ std::vector<PortSetup> find_ports(const DataplaneConfig& config, uint32_t worker
             throw std::runtime_error(what + ": no DPDK device \"" + device_name(pc.device) + "\"");
         }
         p.queues = device_layout(what, p.port_id, workers);
+        p.mtu = pc.mtu;
         out.push_back(p);
     }
     return out;
 }
 
 void start_ports(const std::vector<PortSetup>& ports, rte_mempool* pool) {
-    for (const auto& p : ports) start_device("port " + p.name, p.port_id, p.queues, pool, port_descriptors);
+    for (const auto& p : ports) start_device("port " + p.name, p.port_id, p.queues, pool, port_descriptors, p.mtu);
 }
 
 unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers) {
@@ -97,6 +107,8 @@ std::vector<PortInfo> port_info(const DataplaneConfig& config, const std::vector
         info.prefixes = config.ports[i].addresses;
         info.gateway = config.ports[i].gateway;
         info.snat = config.ports[i].snat;
+        info.mtu = config.ports[i].mtu;
+        if (info.mtu == 0 && rte_eth_dev_get_mtu(ports[i].port_id, &info.mtu) != 0) info.mtu = RTE_ETHER_MTU;
         out.push_back(info);
     }
     return out;

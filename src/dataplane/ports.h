@@ -16,6 +16,7 @@ struct PortSetup {
     std::string name;  // [[dataplane.port]] name
     uint16_t port_id = 0;
     QueueLayout queues;
+    uint16_t mtu = 0;  // [[dataplane.port]] mtu; 0: the device's own
 };
 
 // Finds every [[dataplane.port]] and the queue layout its rte_eth_dev_info allows for
@@ -34,7 +35,7 @@ unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers)
 // Configures and starts one device with `layout` (also used for the exception taps).
 // Throws "<what>: <step>: <DPDK's reason>".
 void start_device(const std::string& what, uint16_t port_id, const QueueLayout& layout, rte_mempool* pool,
-                  uint16_t descriptors);
+                  uint16_t descriptors, uint16_t mtu = 0);
 
 // The layout meshgated gives `port_id` with `workers` workers.
 QueueLayout device_layout(const std::string& what, uint16_t port_id, uint32_t workers);

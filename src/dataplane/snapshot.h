@@ -54,6 +54,7 @@ struct PortInfo {
     std::vector<IpPrefix> prefixes;
     std::optional<IpAddress> gateway;
     std::vector<IpAddress> snat;
+    uint16_t mtu = 1500;  // the largest IP packet it sends
 };
 
 struct Route {

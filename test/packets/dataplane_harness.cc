@@ -92,6 +92,7 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         info.prefixes = pc.addresses;
         info.gateway = pc.gateway;
         info.snat = pc.snat;
+        if (pc.mtu) info.mtu = pc.mtu;
         port_info_.push_back(info);
     }
 

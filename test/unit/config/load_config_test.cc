@@ -169,6 +169,24 @@ TEST(LoadConfig, AnnounceTableOfTheKernelIsRefused) {
     expect_error({node + "[announce]\ntable = 100\ndrain_quiet = 2\n", "test.toml:9:1", "announce.drain_quiet", ""});
 }
 
+TEST(LoadConfig, AnnouncePeersAreAddressesOfOneFamily) {
+    expect_error({node + "[announce]\npeers = [\"10.0.0.2\", \"fd00::2\"]\n", "test.toml:8:1", "announce.peers", "one family"});
+    expect_error({node + "[announce]\npeers = [\"10.0.0.2\", \"gw-2\"]\n", "test.toml:8:22", "announce.peers", "IPv4 or IPv6"});
+    auto r = load(node + "[announce]\npeers = [\"10.0.0.3\", \"10.0.0.2\"]\n");
+    ASSERT_TRUE(r.config.has_value());
+    EXPECT_EQ(r.config->announce.peers, (std::vector<IpAddress>{*IpAddress::parse("10.0.0.3"), *IpAddress::parse("10.0.0.2")}));
+    EXPECT_FALSE(r.config->announce.enabled()) << "second chance works with or without announced routes";
+}
+
+TEST(LoadConfig, PortMtuIsWithinWhatIpAndNicsCarry) {
+    const std::string port = node + "[[dataplane.port]]\nname = \"wan0\"\ndevice = \"net_tap0\"\n";
+    expect_error({port + "mtu = 576\n", "test.toml:10:1", "dataplane.port[0].mtu", ""});
+    auto r = load(port + "mtu = 1600\n");
+    ASSERT_TRUE(r.config.has_value());
+    EXPECT_EQ(r.config->dataplane.ports[0].mtu, 1600);
+    EXPECT_EQ(load(port).config->dataplane.ports[0].mtu, 0) << "the device's own unless set";
+}
+
 TEST(LoadConfig, IdleSleepIsBounded) {
     expect_error({node + "[dataplane]\nidle_sleep = \"1s\"\n", "test.toml:8:1", "dataplane.idle_sleep", "at most"});
     auto r = load(node + "[dataplane]\nidle_sleep = \"50us\"\n");
