@@ -150,6 +150,10 @@ std::string ControlThread::prometheus() {
         w.gauge("meshgate_worker_closing_flows", "of those, TCP flows past their FIN or RST", static_cast<double>(c.closing_flows.get()), worker);
         w.counter("meshgate_worker_handoff_total", "packets handed over from another worker", c.handoff_in.get(), worker);
         w.counter("meshgate_worker_exception_packets_total", "packets passed to the node's kernel", c.exception_packets.get(), worker);
+        w.counter("meshgate_worker_second_chance_sent_total", "segments of unknown connections passed to the next node of the tier",
+                  c.second_chance_sent.get(), worker);
+        w.counter("meshgate_worker_second_chance_served_total", "segments from another node whose flow this node had",
+                  c.second_chance_served.get(), worker);
         for (size_t r = 1; r < static_cast<size_t>(dataplane::Drop::count_); ++r) {
             if (const uint64_t n = c.drops[r].get()) {
                 w.counter("meshgate_worker_drops_total", "packets dropped, by reason", n,

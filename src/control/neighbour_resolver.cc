@@ -44,6 +44,9 @@ void NeighbourResolver::want_next_hops(const dataplane::LbState& lb) {
         const auto& t = lb.endpoint(static_cast<uint32_t>(id));
         if (t.usable) want(t.out_port, t.next_hop);
     }
+    for (const auto& peer : lb.config().announce.peers) {  // probed before they are in the ring
+        if (auto r = dataplane::route_over(lb.ports(), dataplane::AddressKey::from(peer))) want(r->port, r->next_hop);
+    }
 }
 
 void NeighbourResolver::solicit(const dataplane::LbState& lb, uint64_t now_ns) {

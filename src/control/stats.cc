@@ -29,6 +29,8 @@ nlohmann::json collect_stats(const CounterTotals& counters, const Config& config
         {"icmp_echo_replies", sum([](const auto& w) -> const auto& { return w.icmp_echo_replies; })},
         {"icmp_errors_translated", sum([](const auto& w) -> const auto& { return w.icmp_errors_translated; })},
         {"tcp_resets", sum([](const auto& w) -> const auto& { return w.tcp_resets; })},
+        {"second_chance_sent", sum([](const auto& w) -> const auto& { return w.second_chance_sent; })},
+        {"second_chance_served", sum([](const auto& w) -> const auto& { return w.second_chance_served; })},
     };
     json drops = json::object();
     for (size_t r = 1; r < static_cast<size_t>(dataplane::Drop::count_); ++r) {

@@ -27,6 +27,7 @@ struct AddressKey {
         k.family = family;
         return k;
     }
+    bool operator==(const AddressKey& o) const { return family == o.family && std::memcmp(address, o.address, 16) == 0; }
     IpAddress to_address() const {
         if (family == 4) return IpAddress::v4(uint32_t{address[0]} << 24 | uint32_t{address[1]} << 16 | uint32_t{address[2]} << 8 | address[3]);
         std::array<uint8_t, 16> b;

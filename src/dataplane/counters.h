@@ -35,6 +35,9 @@ struct alignas(64) WorkerCounters {
     Counter closing_flows;  // of the active flows: TCP past its FIN or RST
     Counter handoff_out, handoff_in, exception_packets;
     Counter arp_replies, nd_advertisements, icmp_echo_replies, icmp_errors_translated, tcp_resets;
+    // Second chance (peer_ring.h): segments passed to the next node of the tier, started here
+    // or passed on; and tunnelled segments this node had the flow of.
+    Counter second_chance_sent, second_chance_served;
     Counter drops[static_cast<size_t>(Drop::count_)];
     // By endpoint id of the snapshot that created the flow, and by service index.
     std::vector<EndpointCounters> endpoints;

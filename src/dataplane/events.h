@@ -18,6 +18,7 @@ struct Event {
         connect_succeeded,  // SYN-ACK
         connect_failed,     // RST answering the SYN, or ICMP unreachable
         connect_timed_out,  // no SYN-ACK before the flow's SYN timeout
+        peer_answered,      // address: a peer of the tier answered the control thread's probe
     };
     Kind kind = Kind::neighbour_seen;
     uint8_t pad0 = 0;

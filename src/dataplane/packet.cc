@@ -40,6 +40,8 @@ const char* to_string(Drop reason) {
         case Drop::unsupported_protocol: return "unsupported_protocol";
         case Drop::handoff_full: return "handoff_full";
         case Drop::tx_full: return "tx_full";
+        case Drop::bad_tunnel: return "bad_tunnel";
+        case Drop::tunnel_too_big: return "tunnel_too_big";
         case Drop::count_: break;
     }
     return "unknown";
@@ -166,6 +168,16 @@ Drop parse(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketVie
         }
         default: return Drop::unsupported_ethertype;
     }
+}
+
+Drop parse_ip(uint8_t* frame, uint32_t length, uint16_t l3, uint8_t family, bool verify_ipv4_checksum, PacketView& v) {
+    v = PacketView{};
+    v.frame = frame;
+    v.length = length;
+    v.l3 = l3;
+    if (length < l3) return Drop::truncated_ip;
+    v.ethertype = family == 4 ? ethertype_ipv4 : ethertype_ipv6;
+    return family == 4 ? parse_ipv4(v, verify_ipv4_checksum) : parse_ipv6(v);
 }
 
 }  // namespace meshgate::dataplane

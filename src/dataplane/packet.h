@@ -36,6 +36,8 @@ enum class Drop : uint8_t {
     unsupported_protocol,
     handoff_full,
     tx_full,
+    bad_tunnel,        // IP-in-IP from a peer that does not hold a TCP segment for one of our VIPs
+    tunnel_too_big,    // a second-chance segment that would not fit the port's MTU once tunnelled
     count_,
 };
 
@@ -47,6 +49,8 @@ inline constexpr uint16_t ethertype_arp = 0x0806;
 inline constexpr uint16_t ethertype_vlan = 0x8100;
 
 inline constexpr uint8_t proto_icmp = 1;
+inline constexpr uint8_t proto_ipip = 4;  // IPv4 in IP
+inline constexpr uint8_t proto_ipv6_in_ip = 41;
 inline constexpr uint8_t proto_tcp = 6;
 inline constexpr uint8_t proto_udp = 17;
 inline constexpr uint8_t proto_icmpv6 = 58;
@@ -80,5 +84,8 @@ struct PacketView {
 // that the TCP/UDP/ICMP header is there. `verify_ipv4_checksum` is false when the NIC
 // already checked it.
 Drop parse(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketView& view);
+// The same from an IP header of `family` at `l3`, inside the frame's first `length` bytes (a
+// packet inside another: ip_in_ip.h). The view keeps `frame`'s L2 header for its offsets.
+Drop parse_ip(uint8_t* frame, uint32_t length, uint16_t l3, uint8_t family, bool verify_ipv4_checksum, PacketView& view);
 
 }  // namespace meshgate::dataplane

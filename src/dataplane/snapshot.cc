@@ -205,14 +205,16 @@ uint8_t LbState::roles(const AddressKey& address) const {
     return role_values_[reinterpret_cast<uintptr_t>(data)];
 }
 
-std::optional<Route> LbState::route(const AddressKey& destination) const {
+std::optional<Route> LbState::route(const AddressKey& destination) const { return route_over(ports_, destination); }
+
+std::optional<Route> route_over(const std::vector<PortInfo>& ports, const AddressKey& destination) {
     const auto address = destination.to_address();
-    for (const auto& p : ports_) {
+    for (const auto& p : ports) {
         for (const auto& prefix : p.prefixes) {
             if (prefix.contains(address)) return Route{p.port_id, destination};
         }
     }
-    for (const auto& p : ports_) {
+    for (const auto& p : ports) {
         if (p.gateway && p.gateway->is_v4() == (destination.family == 4)) return Route{p.port_id, AddressKey::from(*p.gateway)};
     }
     return std::nullopt;

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "dataplane/address_key.h"
 #include "dataplane/flat_index.h"
+#include "dataplane/peer_ring.h"
 #include "lb/planner.h"
 
 struct rte_hash;
@@ -61,6 +62,10 @@ struct Route {
     uint16_t port = 0;
     AddressKey next_hop{};
 };
+
+// How `destination` is reached from `ports`: directly on a port whose prefix has it, or
+// through the first port with a gateway of its family.
+std::optional<Route> route_over(const std::vector<PortInfo>& ports, const AddressKey& destination);
 
 struct NeighbourEntry {
     uint16_t port = 0;
@@ -155,6 +160,8 @@ struct Snapshot {
     // By endpoint id: the MAC of its next hop, where known (endpoint_macs()): a new flow takes
     // it from here instead of looking it up.
     std::vector<const rte_ether_addr*> endpoint_macs;
+    // The tier's ring for second chance, of the peers that answer now (peer_ring.h).
+    PeerRing peers;
 };
 
 // Resolves every endpoint's next hop in `neighbours` once, for a Snapshot.

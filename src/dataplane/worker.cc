@@ -98,7 +98,7 @@ void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uin
         const bool nic_checked = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
         const Drop d = parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), !nic_checked, v);
         if (d != Drop::none || !v.has_ports()) {
-            dispatch(m, v, d, s, arrival);
+            dispatch(m, v, d, s, now, arrival);
             continue;
         }
         tuples[k] = flow_tuple_of(v);
@@ -141,11 +141,11 @@ void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uin
 }
 
 // Everything but a TCP/UDP packet: parse errors, the kernel's protocols, ARP, ICMP.
-void Worker::dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, Arrival arrival) {
+void Worker::dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, uint64_t now, Arrival arrival) {
     if (parsed == Drop::unsupported_ethertype) return to_exception_path(m);
     if (parsed != Drop::none) return drop(m, parsed);
     if (v.ethertype == ethertype_arp) return handle_arp(m, v, s);
-    handle_unmatched(m, v, s, arrival);
+    handle_unmatched(m, v, s, now, arrival);
 }
 
 // The worker that owns (or will own) the flow of `tuple`: replies to a SNAT address by their
@@ -167,11 +167,14 @@ void Worker::hand_off(rte_mbuf* m, uint32_t owner) {
 void Worker::handle_miss(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const Snapshot& s, uint64_t now,
                          Arrival arrival) {
     if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
-    handle_unmatched(m, v, s, arrival);
+    handle_unmatched(m, v, s, now, arrival);
 }
 
-void Worker::handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, Arrival arrival) {
+void Worker::handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival) {
     const uint8_t roles = s.lb->roles(AddressKey::from(v.family, v.destination_address()));
+    if ((v.protocol == proto_ipip || v.protocol == proto_ipv6_in_ip) && (roles & role_node)) {
+        return handle_tunnelled(m, v, s, now, arrival);
+    }
     if (v.protocol == proto_icmp || v.protocol == proto_icmpv6) return handle_icmp(m, v, s, roles, arrival == Arrival::handed_off);
     if ((roles & role_snat) && v.has_ports()) {
         // A reply to a flow another worker owns: SNAT ports are split by worker.

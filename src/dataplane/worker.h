@@ -71,9 +71,9 @@ private:
     enum class Arrival : uint8_t { wire, wire_steered, handed_off };
 
     void handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival);
-    void dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, Arrival arrival);
+    void dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, uint64_t now, Arrival arrival);
     void handle_miss(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const Snapshot& s, uint64_t now, Arrival arrival);
-    void handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, Arrival arrival);
+    void handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival);
     uint32_t flow_owner(const FlowTuple& tuple, uint32_t hash, const Snapshot& s) const;
     void hand_off(rte_mbuf* m, uint32_t owner);
     void new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s, uint64_t now);
@@ -84,6 +84,16 @@ private:
     void handle_neighbour_discovery(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t type);
     void handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off);
     void refuse(rte_mbuf* m, PacketView& v, Drop reason);
+    // Turns a TCP segment into the RST that answers it, counting `reason`; false when there is
+    // nothing to answer (it was a RST: freed).
+    bool make_reset(rte_mbuf* m, PacketView& v, Drop reason);
+    // Second chance (worker_second_chance.cc, peer_ring.h).
+    void start_second_chance(rte_mbuf* m, PacketView& v, const Snapshot& s);
+    void handle_tunnelled(rte_mbuf* m, PacketView& outer, const Snapshot& s, uint64_t now, Arrival arrival);
+    void pass_on(rte_mbuf* m, PacketView& outer, const PacketView& inner, const Snapshot& s);
+    void answer_peer_probe(rte_mbuf* m, PacketView& outer, const PacketView& inner);
+    void reset_at_ring_end(rte_mbuf* m, PacketView& outer, const PacketView& inner, const Snapshot& s);
+    const rte_ether_addr* next_peer_mac(const Snapshot& s);
     void to_exception_path(rte_mbuf* m);
     bool resolve_endpoint_mac(Flow& flow, const Snapshot& s);
     enum class Pinning : uint8_t { kept, gone };

@@ -43,7 +43,7 @@ void Worker::set_tcp_state(Flow& flow, FlowState next) {
 void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s,
                       uint64_t now) {
     if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG) {
-        return refuse(m, v, Drop::no_flow);  // mid-connection segment of a flow we do not know
+        return start_second_chance(m, v, s);  // mid-connection segment of a flow we do not know
     }
     // The tuple holds its addresses as IpAddress does (IPv4 in the first four bytes, zeros after).
     const uint64_t hash = lb::hash_flow(tuple.source, tuple.destination, rte_be_to_cpu_16(tuple.source_port),
@@ -270,15 +270,19 @@ void Worker::count_packet(const Flow& flow, uint32_t bytes) {
 }
 
 void Worker::refuse(rte_mbuf* m, PacketView& v, Drop reason) {
+    if (make_reset(m, v, reason)) send(m, m->port);
+}
+
+bool Worker::make_reset(rte_mbuf* m, PacketView& v, Drop reason) {
     setup_.counters->drop(reason);
     if (v.protocol != proto_tcp || (tcp_flags(v) & RTE_TCP_RST_FLAG)) {
         rte_pktmbuf_free(m);
-        return;
+        return false;
     }
     const uint32_t length = make_tcp_reset(v);
     rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - length));
     setup_.counters->tcp_resets.add();
-    send(m, m->port);
+    return true;
 }
 
 }  // namespace meshgate::dataplane

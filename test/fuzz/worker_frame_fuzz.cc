@@ -1,7 +1,9 @@
 // libFuzzer: one frame through the real worker (parse, classify, NAT, local replies, ICMP
 // error translation, exception path) over net_ring ports, with flow state carried from input
 // to input. The first byte picks the layout and the port: two-arm from the client or the
-// endpoint side, or one-arm. Whatever the worker sends must fit in a frame buffer.
+// endpoint side, or one-arm. The two-arm node is one of a tier of three (10.1.0.2, .4, .5 on
+// the endpoint side), so second chance's tunnel and probes arrive there too. Whatever the
+// worker sends must fit in a frame buffer.
 #include <cstdint>
 #include <memory>
 
@@ -26,7 +28,9 @@ void drain(mt::DataplaneBench& b) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     static mt::EalEnvironment eal;
     eal.SetUp();
-    two_arm = std::make_unique<mt::DataplaneBench>(mt::bench_config(), 2);
+    auto tier = mt::bench_config();
+    for (const char* peer : {"10.1.0.2", "10.1.0.4", "10.1.0.5"}) tier.announce.peers.push_back(*meshgate::IpAddress::parse(peer));
+    two_arm = std::make_unique<mt::DataplaneBench>(tier, 2);
     one_arm = std::make_unique<mt::DataplaneBench>(mt::one_arm_config(), 1);
     return 0;
 }

@@ -117,6 +117,16 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
         neighbours.push_back(n);
     }
+    for (const auto& peer : config.announce.peers) {  // and the other nodes of a tier, on every port
+        auto mac = mac_of(peer.to_string());
+        for (const auto& port : ports_) {
+            dataplane::NeighbourEntry n;
+            n.port = port.id;
+            n.address = dataplane::AddressKey::from(peer);
+            std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
+            neighbours.push_back(n);
+        }
+    }
     neighbours_ = std::make_shared<dataplane::Neighbours>(1, neighbours);
 
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(workers);
@@ -191,6 +201,9 @@ void DataplaneBench::publish(Config config, const std::vector<lb::EndpointHealth
     snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), port_info_, health);
     snapshot->neighbours = neighbours_;
     snapshot->endpoint_macs = dataplane::endpoint_macs(*snapshot->lb, *snapshot->neighbours);
+    // Every peer of a tier answers.
+    const auto& peers = snapshot->lb->config().announce.peers;
+    snapshot->peers = dataplane::make_peer_ring(peers, peers, port_info_);
     current_.store(snapshot.get(), std::memory_order_release);
     // Workers only run inside poll(), so the old snapshot may stay alive until the bench ends.
     if (snapshot_) retired_.push_back(std::move(snapshot_));
