@@ -24,9 +24,25 @@ std::string drain_line(const json& d) {
 
 }  // namespace
 
+namespace {
+
+void print_peers(std::ostream& out, const json& a) {
+    if (!a.contains("peers")) return;
+    out << "second chance, peers of the tier:\n";
+    for (const auto& p : a["peers"]) {
+        out << "  " << p["address"].get<std::string>() << " " << (p["live"].get<bool>() ? "answers" : "silent");
+        if (p.contains("last_answer_ms")) out << " (last answer " << p["last_answer_ms"].get<int64_t>() << " ms ago)";
+        else out << " (never answered)";
+        out << "\n";
+    }
+}
+
+}  // namespace
+
 void print_announce(std::ostream& out, const json& a) {
     if (!a.value("enabled", false)) {
         out << "announce: off ([announce].table is not set)\n";
+        print_peers(out, a);
         return;
     }
     out << "announce: node " << a.value("mode", std::string()) << ", routes in table " << a.value("table", 0u) << " via "
@@ -36,6 +52,7 @@ void print_announce(std::ostream& out, const json& a) {
             << (r["announced"].get<bool>() ? "yes" : "no") << ", " << r["why"].get<std::string>() << "\n";
     }
     if (a.contains("drain")) out << "  drain-node: " << drain_line(a["drain"]) << "\n";
+    print_peers(out, a);
 }
 
 int run_drain_node(const GlobalOptions& global, bool cancel, bool wait) {

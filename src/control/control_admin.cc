@@ -87,7 +87,7 @@ json ControlThread::endpoint_runtime(uint32_t slot) {
                       {"consecutive_failures", check->consecutive_failures}};
     }
     if (auto x = outliers_.ejection(slot)) {
-        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        const auto now = monotonic_now();
         const auto ms = [](Duration d) { return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
         j["ejection"] = {{"reason", x->reason}, {"for_ms", ms(now - x->since)}, {"remaining_ms", ms(x->until - now)}};
     }

@@ -107,6 +107,21 @@ json ControlThread::drain_node(bool cancel) {
     return announce_status();
 }
 
+// Second chance's ring follows the peers whose data planes answer (peer_liveness.h).
+void ControlThread::probe_peers() {
+    const auto& running = setup_.publisher->latest();
+    if (!peers_->tick(*running.lb, *running.neighbours, monotonic_now())) return;
+    if (!live_.dirty()) publish_neighbours();  // else the pending publish carries the new ring
+    const auto ring = peers_->ring(*running.lb);
+    std::string said;
+    if (!ring.unusable_because.empty()) said = ring.unusable_because;
+    else if (ring.enabled) said = "second chance: next node " + ring.next.to_address().to_string() + ", " +
+                                  std::to_string(ring.members - 1) + " of " + std::to_string(ring.peers.size()) + " peers answer";
+    else said = "second chance: no peer answers; unknown connections are reset here";
+    if (said != ring_said_) std::cerr << "meshgated: " << said << "\n";
+    ring_said_ = said;
+}
+
 json ControlThread::announce_status() {
     const auto& a = live_.config().announce;
     json j = {{"mode", to_string(mode_)},
@@ -118,6 +133,7 @@ json ControlThread::announce_status() {
     }
     if (!announce_errors_.empty()) j["errors"] = announce_errors_;
     if (node_drain_.active()) j["drain"] = node_drain_.to_json(Clock::now(), a);
+    if (!a.peers.empty()) j["peers"] = peers_->status(monotonic_now());
     return j;
 }
 

@@ -11,14 +11,14 @@
 
 namespace meshgate::control {
 
+MonotonicTime monotonic_now() { return std::chrono::steady_clock::now().time_since_epoch(); }
+
 namespace {
 
 uint64_t monotonic_ns() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch()).count());
 }
-
-MonotonicTime monotonic_now() { return std::chrono::steady_clock::now().time_since_epoch(); }
 
 uint64_t microseconds(std::chrono::steady_clock::duration d) {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
@@ -27,7 +27,8 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 ControlThread::ControlThread(ControlSetup setup, Config config)
-    : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)) {
+    : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)),
+      peers_(std::make_unique<PeerLiveness>(&setup_.tx, setup_.pool)) {
     update_steering();
     open_announcer();
     follow_membership();
@@ -90,6 +91,7 @@ void ControlThread::publish() {
     next->lb = std::move(lb);
     next->neighbours = setup_.resolver->table(generation_);
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
     rebuild_latency_.record(microseconds(std::chrono::steady_clock::now() - begin));
     setup_.resolver->want_next_hops(*setup_.publisher->latest().lb);
@@ -105,6 +107,7 @@ void ControlThread::publish_neighbours() {
     next->lb = running.lb;
     next->neighbours = setup_.resolver->table(generation_);
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
     in_flight_.push_back({generation_, token, std::nullopt});
 }
@@ -134,6 +137,9 @@ void ControlThread::drain_events() {
                     break;
                 case dataplane::Event::Kind::connect_timed_out:
                     outliers_.record(e.endpoint, lb::ConnectResult::timeout, now, live_);
+                    break;
+                case dataplane::Event::Kind::peer_answered:
+                    peers_->answered(e.address, now);
                     break;
                 default:
                     changed = setup_.resolver->learn(e) || changed;
@@ -187,6 +193,7 @@ void ControlThread::run() {
         if (live_.dirty()) publish();  // everything this round changed, as one snapshot
         update_announcements();
         progress_node_drain();
+        probe_peers();
         setup_.resolver->solicit(*setup_.publisher->latest().lb, monotonic_ns());
         setup_.publisher->reclaim();
         if (std::chrono::steady_clock::now() - last_stats > std::chrono::seconds(1)) {

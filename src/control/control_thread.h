@@ -19,6 +19,7 @@
 #include "control/neighbour_resolver.h"
 #include "control/node_drain.h"
 #include "control/outlier_tracker.h"
+#include "control/peer_liveness.h"
 #include "control/service_notify.h"
 #include "control/unix_listener.h"
 #include "dataplane/counters.h"
@@ -27,9 +28,13 @@
 #include "dataplane/xdp_steering.h"
 #include "netlink/announce_routes.h"
 
+struct rte_mempool;
 struct rte_ring;
 
 namespace meshgate::control {
+
+// The control thread's clock for health checks, outlier detection and peer probes.
+MonotonicTime monotonic_now();
 
 // Set from signal handlers; read by the control thread.
 struct ControlSignals {
@@ -50,6 +55,7 @@ struct ControlSetup {
     std::vector<dataplane::SteeringMaps>* steering = nullptr;  // AF_XDP ports' owned addresses
     std::vector<const dataplane::WorkerCounters*> counters;
     ControlSignals* signals = nullptr;
+    rte_mempool* pool = nullptr;  // for the frames the control thread makes (peer probes)
 };
 
 // The slow path on the main lcore. Each round it serves the admin socket, applies what
@@ -72,7 +78,7 @@ private:
     void publish();  // the live state's changes since the last publish
     void follow_membership();  // counters, health checks and outlier detection follow the live endpoints
     void note_update();        // something changed the live state: a batch starts if none has
-    void publish_neighbours();
+    void publish_neighbours();  // new neighbours or a new peer ring; the same plan
     void track_visibility();
     void drain_events();
     void reload_on_signal();
@@ -86,6 +92,7 @@ private:
     void progress_node_drain();
     void begin_stop();
     bool stop_done() const;
+    void probe_peers();
     nlohmann::json announce_status();
 
     // AdminContext (control_admin.cc)
@@ -131,6 +138,8 @@ private:
     uint64_t announced_generation_ = 0;
     NodeMode announced_mode_ = NodeMode::starting;
     NodeDrain node_drain_;
+    std::unique_ptr<PeerLiveness> peers_;
+    std::string ring_said_;  // what the log last said of the peer ring
     std::chrono::steady_clock::time_point last_drain_look_{};
     std::optional<std::chrono::steady_clock::time_point> stop_at_;
 };

@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
         cs.stats_file = stats_file;
         cs.publisher = &publisher;
         cs.resolver = &resolver;
+        cs.pool = pool;
         cs.events = events;
         cs.ports = dataplane::port_info(config.dataplane, ports);
         for (const auto& p : ports) cs.port_descriptions.push_back(dataplane::describe(p.name, p.queues, workers));
