@@ -2,7 +2,8 @@
 // meshgate's XDP steering program for AF_XDP ports (loaded by the net_af_xdp PMD through its
 // xdp_prog= argument). Only what meshgated serves goes to its AF_XDP sockets: frames to a VIP
 // or a SNAT address (owned_v4/owned_v6, kept by meshgated's control thread), ARP for those
-// addresses, and IPv6 neighbour solicitations for them. Everything else, the node's own SSH,
+// addresses, IPv6 neighbour solicitations for them, and the second-chance tunnel (IP-in-IP)
+// from the other nodes of the tier (the same maps, by source). Everything else, the node's own SSH,
 // BGP and health-probe replies, stays with the kernel (XDP_PASS). So does what cannot be
 // parsed: the kernel drops it as it always would.
 #include <linux/bpf.h>
@@ -23,7 +24,8 @@ struct {
     __type(value, __u32);
 } xsks_map SEC(".maps");
 
-// Addresses meshgated serves on this port → 1.
+// Addresses meshgated knows → what they are to it (enum role).
+enum role { served = 1, tier_peer = 2 };
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 65536);
@@ -72,13 +74,21 @@ static __always_inline int count(enum verdict v) {
     return v;
 }
 
-static __always_inline int owned4(__u32 address) { return bpf_map_lookup_elem(&owned_v4, &address) != 0; }
+static __always_inline __u8 role4(__u32 address) {
+    __u8* role = bpf_map_lookup_elem(&owned_v4, &address);
+    return role ? *role : 0;
+}
 
-static __always_inline int owned6(const void* address) {
+static __always_inline __u8 role6(const void* address) {
     struct v6_key key;
     __builtin_memcpy(key.address, address, 16);
-    return bpf_map_lookup_elem(&owned_v6, &key) != 0;
+    __u8* role = bpf_map_lookup_elem(&owned_v6, &key);
+    return role ? *role : 0;
 }
+
+static __always_inline int owned4(__u32 address) { return role4(address) & served; }
+static __always_inline int owned6(const void* address) { return role6(address) & served; }
+static __always_inline int tunnel(__u8 protocol) { return protocol == IPPROTO_IPIP || protocol == IPPROTO_IPV6; }
 
 // Which way the frame goes; never touches a byte past data_end.
 static __always_inline enum verdict classify(struct xdp_md* ctx) {
@@ -97,12 +107,14 @@ static __always_inline enum verdict classify(struct xdp_md* ctx) {
     if (type == bpf_htons(ETH_P_IP)) {
         struct iphdr* ip = l3;
         if ((void*)(ip + 1) > end) return malformed;
-        return owned4(ip->daddr) ? to_meshgate : to_kernel;
+        if (owned4(ip->daddr)) return to_meshgate;
+        return tunnel(ip->protocol) && (role4(ip->saddr) & tier_peer) ? to_meshgate : to_kernel;
     }
     if (type == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr* ip = l3;
         if ((void*)(ip + 1) > end) return malformed;
         if (owned6(&ip->daddr)) return to_meshgate;
+        if (tunnel(ip->nexthdr) && (role6(&ip->saddr) & tier_peer)) return to_meshgate;
         // A neighbour solicitation goes to a multicast group: look at its target.
         if (ip->nexthdr == IPPROTO_ICMPV6) {
             struct icmp6hdr* icmp = (void*)(ip + 1);

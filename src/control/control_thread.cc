@@ -63,7 +63,7 @@ void ControlThread::update_steering() {
     const auto& config = live_.config();
     for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
     for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
-    for (auto& maps : *setup_.steering) maps.update(owned);
+    for (auto& maps : *setup_.steering) maps.update(owned, config.announce.peers);
 }
 
 void ControlThread::follow_membership() {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -123,27 +124,35 @@ SteeringMaps::~SteeringMaps() {
     if (owned_v6_ >= 0) close(owned_v6_);
 }
 
-size_t SteeringMaps::update(const std::vector<IpAddress>& owned) {
+size_t SteeringMaps::update(const std::vector<IpAddress>& owned, const std::vector<IpAddress>& peers) {
+    // The program's roles (meshgate_steer.bpf.c, enum role).
+    constexpr uint8_t served = 1, tier_peer = 2;
     size_t changed = 0;
     for (const bool v4 : {true, false}) {
         const int map = v4 ? owned_v4_ : owned_v6_;
         const size_t size = v4 ? 4 : 16;
-        std::set<std::vector<uint8_t>> want, have;
-        for (const auto& a : owned) {
-            if (a.is_v4() == v4) want.emplace(a.bytes().begin(), a.bytes().begin() + static_cast<long>(size));
-        }
+        std::map<std::vector<uint8_t>, uint8_t> want, have;
+        auto add = [&](const std::vector<IpAddress>& addresses, uint8_t role) {
+            for (const auto& a : addresses) {
+                if (a.is_v4() == v4) want[{a.bytes().begin(), a.bytes().begin() + static_cast<long>(size)}] |= role;
+            }
+        };
+        add(owned, served);
+        add(peers, tier_peer);
         std::vector<uint8_t> key(size), next(size);
         const void* previous = nullptr;
         while (bpf_map_get_next_key(map, previous, next.data()) == 0) {
-            have.insert(next);
+            uint8_t role = 0;
+            bpf_map_lookup_elem(map, next.data(), &role);
+            have[next] = role;
             key = next;
             previous = key.data();
         }
-        const uint8_t one = 1;
-        for (const auto& k : want) {
-            if (!have.count(k) && bpf_map_update_elem(map, k.data(), &one, BPF_ANY) == 0) ++changed;
+        for (const auto& [k, role] : want) {
+            const auto it = have.find(k);
+            if ((it == have.end() || it->second != role) && bpf_map_update_elem(map, k.data(), &role, BPF_ANY) == 0) ++changed;
         }
-        for (const auto& k : have) {
+        for (const auto& [k, role] : have) {
             if (!want.count(k) && bpf_map_delete_elem(map, k.data()) == 0) ++changed;
         }
     }

@@ -34,8 +34,10 @@ public:
     SteeringMaps& operator=(const SteeringMaps&) = delete;
     SteeringMaps& operator=(SteeringMaps&&) = delete;
 
-    // Adds what is new in `owned`, removes what is no longer there. Returns the entries changed.
-    size_t update(const std::vector<IpAddress>& owned);
+    // Makes the maps hold `owned` (served: frames to them come to meshgated) and `peers` (the
+    // tier's nodes: their second-chance tunnel comes to meshgated); adds what is new, removes
+    // what is no longer there. Returns the entries changed.
+    size_t update(const std::vector<IpAddress>& owned, const std::vector<IpAddress>& peers = {});
     const std::string& interface() const { return interface_; }
 
 private:

@@ -5,10 +5,16 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include <net/if.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <array>
 
+#include "dataplane/xdp_steering.h"
 #include "frame_builder.h"
 
 namespace meshgate::testing {
@@ -110,6 +116,74 @@ TEST_F(SteeringProgram, MalformedFramesArePassedForTheKernelToDrop) {
     EXPECT_EQ(run(Bytes(frame.begin(), frame.begin() + 14 + 12)), malformed);  // IPv4 header cut short
     Bytes arp = arp_frame(1, {2, 0, 0, 0, 0, 1}, "10.0.0.9", "10.96.0.1");
     EXPECT_EQ(run(Bytes(arp.begin(), arp.begin() + 30)), malformed);
+}
+
+// `inner` (an IP packet) inside IPv4 or IPv6 from `from` to `to`: the second-chance tunnel.
+Bytes tunnelled(const std::string& from, const std::string& to, const Bytes& inner_frame) {
+    Frame outer = tcp_to(to, from);
+    const bool inner_v4 = get16(inner_frame, 12) == 0x0800;
+    outer.protocol = inner_v4 ? 4 : 41;
+    outer.payload.clear();
+    Bytes f = outer.build();
+    const size_t header = outer.v6() ? 40 : 20;
+    f.resize(14 + header);  // the frame builder's TCP header goes: the inner packet follows
+    f.insert(f.end(), inner_frame.begin() + 14, inner_frame.end());
+    return f;
+}
+
+TEST_F(SteeringProgram, TheTiersTunnelFromItsPeersGoesToMeshgate) {
+    const uint8_t peer = 2;  // enum role: tier_peer
+    for (const char* a : {"10.0.0.4", "fd00::4"}) {
+        const auto bytes = ip_bytes(a);
+        ASSERT_EQ(bpf_map_update_elem(bytes.size() == 4 ? owned_v4_ : owned_v6_, bytes.data(), &peer, BPF_ANY), 0);
+    }
+    const Bytes segment = tcp_to("10.96.0.1", "192.0.2.7").build();
+    const Bytes segment6 = tcp_to("fd96::1", "fd00::1").build();
+    EXPECT_EQ(run(tunnelled("10.0.0.4", "10.0.0.2", segment)), to_meshgate);
+    EXPECT_EQ(run(tunnelled("10.0.0.4", "10.0.0.2", segment6)), to_meshgate);
+    EXPECT_EQ(run(tunnelled("fd00::4", "fd00::2", segment)), to_meshgate);
+    // From anyone else, the kernel's own tunnels; and a peer's other traffic is the kernel's.
+    EXPECT_EQ(run(tunnelled("10.0.0.9", "10.0.0.2", segment)), to_kernel);
+    EXPECT_EQ(run(tcp_to("10.0.0.2", "10.0.0.4").build()), to_kernel);
+    EXPECT_EQ(run(tcp_to("10.0.0.4", "10.0.0.1").build()), to_kernel) << "frames to a peer's address are not ours";
+}
+
+TEST_F(SteeringProgram, TheControlThreadKeepsServedAddressesAndPeersInTheMaps) {
+    // SteeringMaps finds the maps through the program attached to an interface: `lo` of a
+    // network namespace of the test's own, in a child process.
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        if (unshare(CLONE_NEWNET) != 0) _exit(90);
+        const int lo = static_cast<int>(if_nametoindex("lo"));
+        if (bpf_xdp_attach(lo, program_, XDP_FLAGS_SKB_MODE, nullptr) != 0) _exit(91);
+        int rc = 0;
+        try {
+            dataplane::SteeringMaps maps("lo");
+            const auto vip = *IpAddress::parse("10.96.0.1"), peer = *IpAddress::parse("10.0.0.4"),
+                       peer6 = *IpAddress::parse("fd00::4");
+            maps.update({vip}, {peer, peer6});
+            const Bytes segment = tcp_to("10.96.0.1", "192.0.2.7").build();
+            if (run(tunnelled("10.0.0.4", "10.0.0.2", segment)) != to_meshgate) rc = 1;
+            else if (run(tunnelled("fd00::4", "fd00::2", segment)) != to_meshgate) rc = 2;
+            else if (run(tcp_to("10.0.0.4", "10.0.0.1").build()) != to_kernel) rc = 3;  // a peer is not served
+            else if (run(tcp_to("10.1.0.3", "10.1.0.11").build()) != to_kernel) rc = 4;  // SetUp's SNAT address: not in `owned`
+            else if (run(segment) != to_meshgate) rc = 5;
+            // The peer leaves the tier: its tunnel is the kernel's again.
+            else if (maps.update({vip}) != 2) rc = 6;
+            else if (run(tunnelled("10.0.0.4", "10.0.0.2", segment)) != to_kernel) rc = 7;
+            else if (maps.update({vip}) != 0) rc = 8;  // nothing to change
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            rc = 92;
+        }
+        bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr);
+        _exit(::testing::Test::HasFailure() ? 93 : rc);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "failed check number " << WEXITSTATUS(status) << " in the child";
 }
 
 TEST_F(SteeringProgram, AddressesLeaveWhenMeshgatedRemovesThem) {
