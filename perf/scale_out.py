@@ -9,7 +9,10 @@ root, bird2). Each event is repeated; every figure is the median, with min and m
   scale_out_kill       SIGKILL of a node's meshgated: ms until the router drops it (BFD 100 ms
                        x 5 = 500 ms, the configured bound), failed connections.
   scale_out_drain      meshgatectl drain-node: ms until the router drops the node, failed new
-                       connections, and how long until meshgated exited.
+                       connections, how long until meshgated exited, and how many of 12 long
+                       streams started before the drain broke when the router moved them.
+                       Baseline: the same drain on a lab without [announce] peers (no second
+                       chance), run after the first.
 Prints one JSON line per figure.
 """
 import json
@@ -73,23 +76,29 @@ def kill(lab):
          failed_connections=summary([r["failed"] for r in runs]), connections_per_run=runs[0]["connections"])
 
 
-def drain(lab):
+STREAMS = 12
+
+
+def drain(lab, name="scale_out_drain"):
     n2 = lab.nodes[1]
-    runs, exits = [], []
+    runs, exits, broken = [], [], []
     for _ in range(ROUNDS):
         started = []
+        streams = lab.client_async("--streams", STREAMS, "--stream-seconds", 4)
+        time.sleep(1)
 
         def drain_node():
             started.append(time.time())
             subprocess.Popen([os.path.join(BUILD, "src", "cli", "meshgatectl"), "--socket", n2.socket, "drain-node", "--no-wait"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait()
         runs.append(lab.measure(n2, drain_node, seconds=3))
+        broken.append(len(lab.client_result(streams)["failures"]))
         n2.daemon.wait(timeout=120)
         exits.append(round((time.time() - started[0]) * 1000))
         lab.restart(n2)
-    emit("scale_out_drain", converged_ms=summary([r["converged_ms"] for r in runs]),
+    emit(name, converged_ms=summary([r["converged_ms"] for r in runs]),
          failed_new_connections=summary([r["failed"] for r in runs]), connections_per_run=runs[0]["connections"],
-         exit_after_ms=summary(exits), drain_quiet_ms=1000)
+         exit_after_ms=summary(exits), drain_quiet_ms=1000, streams=STREAMS, streams_broken=summary(broken))
 
 
 def main():
@@ -97,6 +106,8 @@ def main():
         withdraw(lab)
         kill(lab)
         drain(lab)
+    with ecmp_lab.EcmpLab(BUILD, ENDPOINTS, nodes=3, second_chance=False) as lab:
+        drain(lab, "scale_out_drain_baseline_no_second_chance")
 
 
 if __name__ == "__main__":

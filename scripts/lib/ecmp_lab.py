@@ -10,7 +10,9 @@ packets to the endpoints (via the router) and their replies, which come back bec
 announces its SNAT address. The node's BIRD peers with the router over the node's own address,
 which meshgated gives its exception tap: BGP and BFD cross meshgate's exception path, as on a
 real gateway. meshgated keeps the announceable VIP and SNAT routes in kernel table 100; BIRD's
-kernel protocol learns them from there.
+kernel protocol learns them from there. The nodes are each other's `[announce] peers`: a
+connection the router's rehash moves reaches its node again through the second-chance tunnel,
+across the router, whose links to the nodes have MTU 1600 for it.
 
 Everything is named with one prefix and removed by close(), also when a step fails.
 """
@@ -26,6 +28,7 @@ from meshlab import HERE, NO_OFFLOADS, PYTHON, NamespaceLab, read_stats, sh
 
 VIP, TCP_PORT, UDP_PORT = "10.96.0.10", 9080, 5353
 ROUTER_AS, NODE_AS, TABLE = 65000, 65100, 100
+NODE_MTU = 1600
 # 500 ms to detect a dead peer; at the fast rate from the first packet, so a session coming up
 # is never judged at 100 ms while its peer still sends at the idle rate.
 BFD = "min rx interval 100 ms; min tx interval 100 ms; idle tx interval 100 ms; multiplier 5;"
@@ -84,7 +87,7 @@ class Node:
 
 
 class EcmpLab(NamespaceLab):
-    def __init__(self, build_dir, endpoints, nodes=3, workdir=None, announce=None):
+    def __init__(self, build_dir, endpoints, nodes=3, workdir=None, announce=None, second_chance=True):
         self.build_dir = build_dir
         self.endpoints = endpoints
         self.prefix = "mx%04x" % random.randrange(0x10000)
@@ -92,10 +95,11 @@ class EcmpLab(NamespaceLab):
         self.announce = {"withdraw_delay": "1s", "drain_quiet": "1s", "drain_timeout": "60s", **(announce or {})}
         self.namespaces, self.processes, self.bird_pids = [], [], []
         self.nodes = [Node(self, k) for k in range(1, nodes + 1)]
+        self.second_chance = second_chance
         self.server_of = {}
 
-    def _veth(self, ns, name, peer_ns, peer_name, address=None, peer_address=None):
-        sh("ip", "link", "add", name, "type", "veth", "peer", "name", peer_name, "netns", peer_ns, ns=ns)
+    def _veth(self, ns, name, peer_ns, peer_name, address=None, peer_address=None, mtu=1500):
+        sh("ip", "link", "add", name, "mtu", str(mtu), "type", "veth", "peer", "name", peer_name, "mtu", str(mtu), "netns", peer_ns, ns=ns)
         for n, dev, a in ((ns, name, address), (peer_ns, peer_name, peer_address)):
             if a:
                 sh("ip", "addr", "add", a, "dev", dev, ns=n)
@@ -122,7 +126,8 @@ class EcmpLab(NamespaceLab):
             self._add_ns(node.name)
             # The node's end is the DPDK port (net_af_packet): no address on it; meshgated gives
             # the node's address to its exception tap, and the kernel must not answer here too.
-            self._veth(router, node.name, node.ns, node.port_dev, f"{node.router_address}/24")
+            # The links between nodes carry second chance's tunnel: 20 bytes above the clients' MTU.
+            self._veth(router, node.name, node.ns, node.port_dev, f"{node.router_address}/24", mtu=NODE_MTU)
             for key, value in ((f"net.ipv4.conf.{node.port_dev}.arp_ignore", 8), (f"net.ipv4.conf.{node.port_dev}.rp_filter", 1),
                                (f"net.ipv6.conf.{node.port_dev}.disable_ipv6", 1)):
                 sh("sysctl", "-qw", f"{key}={value}", ns=node.ns, check=False)
@@ -143,14 +148,17 @@ class EcmpLab(NamespaceLab):
             'zone = "us-east-1a"', "",
             "[admin]", f'socket = "{node.socket}"', "",
             "[announce]", f"table = {TABLE}", f'device = "mg-announce"',
-            *[f'{k} = "{v}"' for k, v in self.announce.items()], "",
+            *[f'{k} = "{v}"' for k, v in self.announce.items()],
+            # The same list on every node, its own address included.
+            *(["peers = [" + ", ".join(f'"{n.address}"' for n in self.nodes) + "]"] if self.second_chance else []), "",
             "[lb]", "maglev_table_size = 65537", "",
             # Three nodes share two cores here: workers rest when idle, or BFD starves.
             "[dataplane]", 'lcores = "0@(0-1),1@(0-1)"', "memory_mb = 512", "hugepages = false", "flow_table_size = 65536",
             'idle_sleep = "100us"',
             'eal_args = ["--log-level=*:warning"]', "",
             "[[dataplane.port]]", 'name = "arm0"', f'device = "net_af_packet0,iface={node.port_dev}"',
-            f'addresses = ["{node.address}/24"]', f'gateway = "{node.router_address}"', f'snat = ["{node.snat}"]', "",
+            f'addresses = ["{node.address}/24"]', f'gateway = "{node.router_address}"', f'snat = ["{node.snat}"]',
+            f"mtu = {NODE_MTU}", "",
             "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = ["{VIP}"]',
             f'ports = [{{ port = {TCP_PORT}, protocol = "tcp" }}, {{ port = {UDP_PORT}, protocol = "udp" }}]',
             'traffic_distribution = "PreferClose"', "",
