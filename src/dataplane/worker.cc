@@ -227,6 +227,14 @@ void Worker::post(const Event& e) {
     if (setup_.events) rte_ring_sp_enqueue_elem(setup_.events, const_cast<Event*>(&e), sizeof(Event));
 }
 
+void Worker::ask_for_neighbour(uint16_t port, const AddressKey& address) {
+    Event e;
+    e.kind = Event::Kind::resolve_neighbour;
+    e.port = port;
+    e.address = address;
+    post(e);
+}
+
 void Worker::to_exception_path(rte_mbuf* m) {
     const uint16_t tap = m->port < setup_.exception_port.size() ? setup_.exception_port[m->port] : UINT16_MAX;
     if (tap == UINT16_MAX) return drop(m, Drop::exception_unavailable);

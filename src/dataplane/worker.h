@@ -100,6 +100,7 @@ private:
     Pinning revalidate(Flow& flow, const Snapshot& s);
     void endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client);
     void post(const Event& e);
+    void ask_for_neighbour(uint16_t port, const AddressKey& address);  // the control thread resolves it
     void send(rte_mbuf* m, uint16_t port);
     void transmit(uint16_t port);
     void drop(rte_mbuf* m, Drop reason);

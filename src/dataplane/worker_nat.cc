@@ -158,11 +158,7 @@ bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
     if (flow.neighbour_generation == s.neighbours->generation()) return true;
     const rte_ether_addr* mac = s.neighbours->find(flow.endpoint_port, flow.endpoint_next_hop);
     if (!mac) {
-        Event e;
-        e.kind = Event::Kind::resolve_neighbour;
-        e.port = flow.endpoint_port;
-        e.address = flow.endpoint_next_hop;
-        post(e);
+        ask_for_neighbour(flow.endpoint_port, flow.endpoint_next_hop);
         return false;
     }
     flow.endpoint_mac = *mac;

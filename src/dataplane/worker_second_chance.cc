@@ -12,11 +12,7 @@ namespace meshgate::dataplane {
 const rte_ether_addr* Worker::next_peer_mac(const Snapshot& s) {
     const PeerRing& ring = s.peers;
     if (const rte_ether_addr* mac = s.neighbours->find(ring.port, ring.next_hop)) return mac;
-    Event e;
-    e.kind = Event::Kind::resolve_neighbour;
-    e.port = ring.port;
-    e.address = ring.next_hop;
-    post(e);
+    ask_for_neighbour(ring.port, ring.next_hop);
     return nullptr;
 }
 
