@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Makes the certificates the HBONE tests use, in DIR, with the openssl command line: a mesh CA
+# (trust domain cluster.local), a second CA (another mesh), and Istio-style leaves: EC P-256,
+# empty subject, one critical URI SAN with the SPIFFE id, serverAuth and clientAuth.
+#   ca.pem, foreign-ca.pem
+#   ztunnel.{pem,key}    spiffe://cluster.local/ns/istio-system/sa/ztunnel   (mesh CA)
+#   web.{pem,key}        spiffe://cluster.local/ns/shop/sa/web               (mesh CA)
+#   other-td.{pem,key}   spiffe://other.example/ns/shop/sa/web               (mesh CA, another trust domain)
+#   foreign.{pem,key}    spiffe://cluster.local/ns/shop/sa/web               (the second CA)
+#   no-spiffe.{pem,key}  DNS:web.shop.svc only                               (mesh CA)
+# Usage: make_test_pki.sh DIR
+set -euo pipefail
+dir=${1:?usage: make_test_pki.sh DIR}
+mkdir -p "$dir"
+cd "$dir"
+
+ca() {  # name, organisation
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" -days 3650 \
+    -subj "/O=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+leaf() {  # name, issuer, subjectAltName
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"
+  openssl req -new -key "$1.key" -subj "/" -out "$1.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=critical,$3" >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 365 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+  rm -f "$1.csr" "$1.ext"
+}
+
+ca ca cluster.local
+ca foreign-ca other-mesh
+leaf ztunnel ca URI:spiffe://cluster.local/ns/istio-system/sa/ztunnel
+leaf web ca URI:spiffe://cluster.local/ns/shop/sa/web
+leaf other-td ca URI:spiffe://other.example/ns/shop/sa/web
+leaf foreign foreign-ca URI:spiffe://cluster.local/ns/shop/sa/web
+leaf no-spiffe ca DNS:web.shop.svc
