@@ -2,6 +2,8 @@
 // the tier's ring, IP-in-IP, to the node that has its flow, instead of being reset.
 #include <rte_mbuf.h>
 
+#include <cstring>
+
 #include "dataplane/ip_in_ip.h"
 #include "dataplane/local_replies.h"
 #include "dataplane/rewrite.h"
@@ -60,7 +62,7 @@ void Worker::handle_tunnelled(rte_mbuf* m, PacketView& outer, const Snapshot& s,
         setup_.counters->second_chance_served.add();
         decapsulate(m, outer, inner);
         PacketView v;
-        parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), false, v);
+        if (parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), false, v) != Drop::none) return drop(m, Drop::bad_tunnel);
         return forward(m, v, *flow, s, now);
     }
     if (asked + 1 < count) {
@@ -90,9 +92,10 @@ void Worker::pass_on(rte_mbuf* m, PacketView& outer, const PacketView& inner, co
 // as alive only while its data plane answers (its kernel may outlive it): an echo request from
 // the peer's address to ours inside is answered the way it came; an echo reply is reported.
 void Worker::answer_peer_probe(rte_mbuf* m, PacketView& outer, const PacketView& inner) {
-    const bool same_ends = std::memcmp(inner.source_address(), outer.source_address(), outer.address_size()) == 0 &&
+    const bool same_ends = inner.family == outer.family &&
+                           std::memcmp(inner.source_address(), outer.source_address(), outer.address_size()) == 0 &&
                            std::memcmp(inner.destination_address(), outer.destination_address(), outer.address_size()) == 0;
-    if (!same_ends || inner.family != outer.family) return drop(m, Drop::bad_tunnel);
+    if (!same_ends) return drop(m, Drop::bad_tunnel);
     const uint8_t type = *inner.at(inner.l4);
     if (type == (inner.family == 4 ? 8 : 128)) {  // echo request
         make_echo_reply(inner);                    // the inner packet, and the Ethernet header bounced
@@ -115,7 +118,7 @@ void Worker::answer_peer_probe(rte_mbuf* m, PacketView& outer, const PacketView&
 void Worker::reset_at_ring_end(rte_mbuf* m, PacketView& outer, const PacketView& inner, const Snapshot& s) {
     decapsulate(m, outer, inner);
     PacketView v;
-    parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), false, v);
+    if (parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), false, v) != Drop::none) return drop(m, Drop::bad_tunnel);
     const auto route = s.lb->route(AddressKey::from(v.family, v.source_address()));
     const rte_ether_addr* mac = route ? s.neighbours->find(route->port, route->next_hop) : nullptr;
     if (!mac) return drop(m, Drop::no_flow);

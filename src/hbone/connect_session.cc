@@ -39,7 +39,7 @@ struct SessionCallbacks {
         return 0;
     }
 
-    static int frame_received(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    static int frame_received(nghttp2_session*, const nghttp2_frame* frame, void* user) {
         auto& me = self(user);
         const int32_t id = frame->hd.stream_id;
         auto it = me.streams_.find(id);
@@ -51,7 +51,6 @@ struct SessionCallbacks {
             it->second.client_done = true;
             me.flush_to_upstream(id, it->second);
         }
-        (void)session;
         return 0;
     }
 
