@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <optional>
 
 #include "hbone/spiffe.h"
 
@@ -126,13 +127,24 @@ std::vector<std::string> peer_identities(SSL* ssl) {
     return out;
 }
 
-PeerVerdict check_client(SSL* ssl, const std::string& trust_domain) {
+namespace {
+
+// What both sides check first: "h2", a certificate, a SPIFFE id in it (then in `ids`).
+std::optional<PeerVerdict> h2_and_identity(SSL* ssl, std::vector<std::string>& ids) {
     if (!negotiated_h2(ssl)) return PeerVerdict::no_alpn;
     X509* cert = SSL_get1_peer_certificate(ssl);
     if (!cert) return PeerVerdict::no_certificate;
-    const auto ids = spiffe_ids_of(cert);
+    ids = spiffe_ids_of(cert);
     X509_free(cert);
     if (ids.empty()) return PeerVerdict::no_identity;
+    return std::nullopt;
+}
+
+}  // namespace
+
+PeerVerdict check_client(SSL* ssl, const std::string& trust_domain) {
+    std::vector<std::string> ids;
+    if (auto v = h2_and_identity(ssl, ids)) return *v;
     if (trust_domain.empty()) return PeerVerdict::ok;
     for (const auto& id : ids) {
         if (SpiffeId::parse(id)->trust_domain == trust_domain) return PeerVerdict::ok;
@@ -141,12 +153,8 @@ PeerVerdict check_client(SSL* ssl, const std::string& trust_domain) {
 }
 
 PeerVerdict check_server(SSL* ssl, const std::vector<std::string>& expected) {
-    if (!negotiated_h2(ssl)) return PeerVerdict::no_alpn;
-    X509* cert = SSL_get1_peer_certificate(ssl);
-    if (!cert) return PeerVerdict::no_certificate;
-    const auto ids = spiffe_ids_of(cert);
-    X509_free(cert);
-    if (ids.empty()) return PeerVerdict::no_identity;
+    std::vector<std::string> ids;
+    if (auto v = h2_and_identity(ssl, ids)) return *v;
     for (const auto& id : ids) {
         for (const auto& pattern : expected) {
             if (identity_matches(pattern, id)) return PeerVerdict::ok;
