@@ -87,7 +87,7 @@ class Node:
 
 
 class EcmpLab(NamespaceLab):
-    def __init__(self, build_dir, endpoints, nodes=3, workdir=None, announce=None, second_chance=True):
+    def __init__(self, build_dir, endpoints, nodes=3, workdir=None, announce=None, second_chance=True, port_type="af_packet"):
         self.build_dir = build_dir
         self.endpoints = endpoints
         self.prefix = "mx%04x" % random.randrange(0x10000)
@@ -96,6 +96,7 @@ class EcmpLab(NamespaceLab):
         self.namespaces, self.processes, self.bird_pids = [], [], []
         self.nodes = [Node(self, k) for k in range(1, nodes + 1)]
         self.second_chance = second_chance
+        self.port_type = port_type  # "af_packet" or "af_xdp" (meshgate's XDP program leaves the kernel the node's own traffic)
         self.server_of = {}
 
     def _veth(self, ns, name, peer_ns, peer_name, address=None, peer_address=None, mtu=1500):
@@ -124,10 +125,15 @@ class EcmpLab(NamespaceLab):
             self.start_server(e)
         for node in self.nodes:
             self._add_ns(node.name)
-            # The node's end is the DPDK port (net_af_packet): no address on it; meshgated gives
-            # the node's address to its exception tap, and the kernel must not answer here too.
             # The links between nodes carry second chance's tunnel: 20 bytes above the clients' MTU.
             self._veth(router, node.name, node.ns, node.port_dev, f"{node.router_address}/24", mtu=NODE_MTU)
+            if self.port_type == "af_xdp":
+                # meshgate's XDP program leaves the kernel what it does not serve: the interface
+                # keeps the node's address (BGP, BFD), as a NIC would.
+                sh("ip", "addr", "add", f"{node.address}/24", "dev", node.port_dev, ns=node.ns)
+                continue
+            # net_af_packet: no address on the port; meshgated gives the node's address to its
+            # exception tap, and the kernel must not answer here too.
             for key, value in ((f"net.ipv4.conf.{node.port_dev}.arp_ignore", 8), (f"net.ipv4.conf.{node.port_dev}.rp_filter", 1),
                                (f"net.ipv6.conf.{node.port_dev}.disable_ipv6", 1)):
                 sh("sysctl", "-qw", f"{key}={value}", ns=node.ns, check=False)
@@ -156,7 +162,7 @@ class EcmpLab(NamespaceLab):
             "[dataplane]", 'lcores = "0@(0-1),1@(0-1)"', "memory_mb = 512", "hugepages = false", "flow_table_size = 65536",
             'idle_sleep = "100us"',
             'eal_args = ["--log-level=*:warning"]', "",
-            "[[dataplane.port]]", 'name = "arm0"', f'device = "net_af_packet0,iface={node.port_dev}"',
+            "[[dataplane.port]]", 'name = "arm0"', f'device = "net_{self.port_type}0,iface={node.port_dev}"',
             f'addresses = ["{node.address}/24"]', f'gateway = "{node.router_address}"', f'snat = ["{node.snat}"]',
             f"mtu = {NODE_MTU}", "",
             "[[service]]", 'name = "who"', 'namespace = "lab"', f'vips = ["{VIP}"]',

@@ -11,7 +11,8 @@ connections open on it when the routers moved keep going: the node that now rece
 passes them back through the second-chance tunnel ([announce] peers).
 Convergence times and failed connections are printed as figures; the assertions are about
 behaviour (who is announced, which connections may fail), not about time.
-argv: build directory. Needs root and bird2.
+argv: build directory, and the nodes' port type: af_packet (default) or af_xdp (meshgate's XDP
+program; BGP, BFD and the peers' probes then reach the node through it). Needs root and bird2.
 """
 import os
 import random
@@ -21,6 +22,7 @@ import time
 import unittest
 
 BUILD = os.path.abspath(sys.argv[1])
+PORT_TYPE = sys.argv[2] if len(sys.argv) > 2 else "af_packet"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
 import ecmp_lab  # noqa: E402
 import meshlab  # noqa: E402
@@ -42,7 +44,7 @@ def figure(name, value):
 class ScaleOut(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.lab = ecmp_lab.EcmpLab(BUILD, ENDPOINTS, nodes=3, announce={"drain_timeout": "20s"})
+        cls.lab = ecmp_lab.EcmpLab(BUILD, ENDPOINTS, nodes=3, announce={"drain_timeout": "20s"}, port_type=PORT_TYPE)
         cls.lab.__enter__()
 
     @classmethod
