@@ -153,7 +153,9 @@ class ScaleOut(unittest.TestCase):
         live = {p["address"]: p["live"] for p in n1.ctl("status")["announce"]["peers"]}
         self.assertEqual(live, {n2.address: True, lab.nodes[2].address: False}, live)
         sent_before = n1.stats()["totals"]["second_chance_sent"]
-        streams = lab.client_async("--streams", STREAMS, "--stream-seconds", 4)
+        # A stream stalled by an overloaded machine is slow, not broken: the timeout is long, so
+        # only a connection that really broke (reset, or never answered again) fails.
+        streams = lab.client_async("--streams", STREAMS, "--stream-seconds", 4, "--timeout", 20)
         time.sleep(1)
         totals = n2.admin("stats")["totals"]
         open_before = totals["active_flows"] - totals["closing_flows"]
@@ -181,7 +183,7 @@ class ScaleOut(unittest.TestCase):
         figure(f"(c) long streams across the drain ({STREAMS}, started before it; open on the drained node then)",
                f"{sum(s['streams'].values())} finished, {len(s['failures'])} broken; {open_before} open on n2")
         figure("(c) segments n1 passed back to n2 through the second-chance tunnel", passed)
-        self.assertEqual(s["failures"], [], "a connection moved by the routers' rehash broke")
+        self.assertEqual(s["failures"], [], f"a connection moved by the routers' rehash broke; n1 drops: {n1.admin('stats')['drops']}")
         self.assertEqual(sum(s["streams"].values()), STREAMS)
         if open_before:
             self.assertGreater(passed, 0, "n2's connections reached n1 after the drain and went back to n2")
