@@ -10,28 +10,12 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/sockaddr.h"
 #include "lb/planner.h"
 
 namespace meshgate::control {
 
 namespace {
-
-// The address in the kernel's form.
-socklen_t sockaddr_of(const IpAddress& address, uint16_t port, sockaddr_storage& out) {
-    std::memset(&out, 0, sizeof out);
-    if (address.is_v4()) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&out);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        std::memcpy(&a->sin_addr, address.bytes().data(), 4);
-        return sizeof *a;
-    }
-    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    std::memcpy(&a->sin6_addr, address.bytes().data(), 16);
-    return sizeof *a;
-}
 
 // "HTTP/1.1 204 No Content" → 204; 0 when `response` does not start with a status line.
 int status_code(const std::string& response) {
@@ -117,7 +101,7 @@ void HealthChecker::sync(const LiveState& live, MonotonicTime now) {
 
 void HealthChecker::start(Target& t, size_t index, MonotonicTime now) {
     sockaddr_storage address;
-    const socklen_t length = sockaddr_of(t.address, t.port, address);
+    const socklen_t length = to_sockaddr(t.address, t.port, address);
     t.fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (t.fd < 0) return schedule(t, index, next_start(t, now));  // out of descriptors: try later
     t.response.clear();

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/sockaddr.h"
+
 namespace meshgate::control {
 
 namespace {
@@ -83,20 +85,7 @@ struct MetricsServer::Connection {
 
 MetricsServer::MetricsServer(const SocketAddress& listen, Handler handler) : handler_(std::move(handler)) {
     sockaddr_storage a{};
-    socklen_t length;
-    if (listen.address.is_v4()) {
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&a);
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(listen.port);
-        std::memcpy(&v4->sin_addr, listen.address.bytes().data(), 4);
-        length = sizeof *v4;
-    } else {
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(listen.port);
-        std::memcpy(&v6->sin6_addr, listen.address.bytes().data(), 16);
-        length = sizeof *v6;
-    }
+    socklen_t length = to_sockaddr(listen, a);
     fd_ = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
