@@ -252,6 +252,7 @@ void read_hbone(TableReader& root, Config& config, Diagnostics& diagnostics) {
     if (auto v = r.string("ca_bundle", true)) hbone.ca_bundle = *v;
     if (auto v = r.string("cert", true)) hbone.cert = *v;
     if (auto v = r.string("key", true)) hbone.key = *v;
+    if (auto v = r.integer("threads", 1, 64)) hbone.threads = static_cast<uint32_t>(*v);
     if (const auto* rules = r.tables("authorization")) {
         for (size_t i = 0; i < rules->size(); ++i) {
             TableReader a((*rules)[i], "hbone." + element_path("authorization", i), diagnostics);

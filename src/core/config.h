@@ -128,6 +128,7 @@ struct HboneConfig {
     std::string ca_bundle;
     std::string cert;
     std::string key;
+    uint32_t threads = 1;  // event loops of the HBONE proxy
     std::vector<HboneAuthorization> authorization;
 };
 

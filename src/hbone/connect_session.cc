@@ -95,8 +95,8 @@ struct SessionCallbacks {
     }
 };
 
-ConnectSession::ConnectSession(const Config& config, std::vector<std::string> client_identities, Upstreams& upstreams)
-    : config_(config), identities_(std::move(client_identities)), upstreams_(upstreams) {
+ConnectSession::ConnectSession(ConfigSource config, std::vector<std::string> client_identities, Upstreams& upstreams)
+    : config_(std::move(config)), identities_(std::move(client_identities)), upstreams_(upstreams) {
     nghttp2_session_callbacks* callbacks = nullptr;
     nghttp2_session_callbacks_new(&callbacks);
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, SessionCallbacks::begin_headers);
@@ -137,21 +137,26 @@ bool ConnectSession::receive(std::span<const uint8_t> bytes) {
 }
 
 std::vector<uint8_t> ConnectSession::output() {
-    std::vector<uint8_t> out;
-    for (;;) {
+    ByteQueue out;
+    output_to(out, SIZE_MAX);
+    const auto bytes = out.front();
+    return {bytes.begin(), bytes.end()};
+}
+
+void ConnectSession::output_to(ByteQueue& out, size_t limit) {
+    while (out.size() < limit) {
         const uint8_t* data = nullptr;
         const ssize_t n = nghttp2_session_mem_send(session_, &data);
         if (n <= 0) break;
-        out.insert(out.end(), data, data + n);
+        out.append(std::span(data, static_cast<size_t>(n)));
     }
-    return out;
 }
 
 bool ConnectSession::finished() const { return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_); }
 
 void ConnectSession::request_complete(int32_t id) {
     auto& s = streams_.at(id);
-    const ConnectDecision d = decide_connect(config_, s.method, s.authority, identities_);
+    const ConnectDecision d = decide_connect(config_(), s.method, s.authority, identities_);
     if (d.status != 200) return answer(id, d.status, false);
     s.admitted = true;
     upstreams_.open(id, d, s.headers);
@@ -159,6 +164,7 @@ void ConnectSession::request_complete(int32_t id) {
 
 void ConnectSession::answer(int32_t id, int status, bool with_body) {
     ++answers_[status];
+    upstreams_.answered(id, status);
     const std::string code = std::to_string(status);
     nghttp2_nv status_header = {reinterpret_cast<uint8_t*>(const_cast<char*>(":status")), reinterpret_cast<uint8_t*>(const_cast<char*>(code.c_str())),
                                 7, code.size(), NGHTTP2_NV_FLAG_NONE};
@@ -213,6 +219,13 @@ void ConnectSession::upstream_closed(int32_t id) {
     if (it == streams_.end() || !it->second.connected) return;
     it->second.upstream_done = true;
     nghttp2_session_resume_data(session_, id);
+}
+
+void ConnectSession::upstream_failed(int32_t id) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    it->second.admitted = false;  // the owner released it
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CONNECT_ERROR);
 }
 
 void ConnectSession::upstream_writable(int32_t id) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -32,6 +33,8 @@ public:
     virtual void shutdown_write(int32_t stream) = 0;
     // The stream is over (closed, reset or refused): release its upstream.
     virtual void close(int32_t stream) = 0;
+    // The stream was answered `status` (for the counters).
+    virtual void answered(int32_t /*stream*/, int /*status*/) {}
 };
 
 // The server side of one HBONE connection once TLS is up (waypoint role): HTTP/2 with the
@@ -49,7 +52,12 @@ public:
     static constexpr uint32_t max_frame_size = 1 << 20, max_header_list_size = 64 << 10;
     static constexpr size_t upstream_buffer = 256 << 10;
 
-    ConnectSession(const Config& config, std::vector<std::string> client_identities, Upstreams& upstreams);
+    // The configuration a request is decided by: the newest one when it arrives.
+    using ConfigSource = std::function<const Config&()>;
+
+    ConnectSession(ConfigSource config, std::vector<std::string> client_identities, Upstreams& upstreams);
+    ConnectSession(const Config& config, std::vector<std::string> client_identities, Upstreams& upstreams)
+        : ConnectSession([&config]() -> const Config& { return config; }, std::move(client_identities), upstreams) {}
     ~ConnectSession();
     ConnectSession(const ConnectSession&) = delete;
     ConnectSession& operator=(const ConnectSession&) = delete;
@@ -58,6 +66,9 @@ public:
     bool receive(std::span<const uint8_t> bytes);
     // What to send the client now (empty: nothing); drained by each call.
     std::vector<uint8_t> output();
+    // The same, appended to `out` until it holds at least `limit` bytes: the rest waits in
+    // the streams (bounded by upstream_buffer each) until the client reads.
+    void output_to(ByteQueue& out, size_t limit);
     // Whether the connection is over (both sides done, or GOAWAY sent and no stream left).
     bool finished() const;
 
@@ -71,6 +82,10 @@ public:
     void upstream_closed(int32_t stream);
     // The upstream can take bytes again.
     void upstream_writable(int32_t stream);
+    // The upstream broke (reset, error): the stream is reset with CONNECT_ERROR.
+    void upstream_failed(int32_t stream);
+    // The streams open now (admitted or not yet answered).
+    size_t streams() const { return streams_.size(); }
 
     // Status answered, by code: what the counters show.
     const std::map<int, uint64_t>& answers() const { return answers_; }
@@ -89,7 +104,7 @@ private:
     void answer(int32_t stream, int status, bool with_body);
     void flush_to_upstream(int32_t stream, Stream& s);
 
-    const Config& config_;
+    ConfigSource config_;
     std::vector<std::string> identities_;
     Upstreams& upstreams_;
     nghttp2_session* session_ = nullptr;

@@ -84,6 +84,8 @@ std::shared_ptr<const TlsContext> TlsContext::load(Role role, const TlsFiles& fi
     // No session is ever resumed: every connection proves its identity afresh.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    // Non-blocking writes from a queue that may move between a want-write and its retry.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (role == Role::server) {
         SSL_CTX_set_num_tickets(ctx, 0);
         SSL_CTX_set_alpn_select_cb(ctx, select_h2, nullptr);

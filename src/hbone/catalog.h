@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+
+#include "core/config.h"
+#include "lb/selection_table.h"
+
+namespace meshgate::hbone {
+
+// What the HBONE proxy reads of the live state: the configuration and, per service, the table
+// of its waypoint → backend hop (semantics.md §1: the last hop of its plan), the same tables the
+// data plane's snapshot holds. Immutable; a new one comes with every published snapshot.
+class Catalog {
+public:
+    virtual ~Catalog() = default;
+    virtual uint64_t generation() const = 0;
+    virtual const Config& config() const = 0;
+    virtual const lb::SelectionTable& backends(uint32_t service) const = 0;
+};
+
+}  // namespace meshgate::hbone

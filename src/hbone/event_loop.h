@@ -1,0 +1,51 @@
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace meshgate::hbone {
+
+// One HBONE thread's loop: epoll over non-blocking sockets, a periodic tick for deadlines,
+// and an eventfd to stop it from another thread. Single-threaded inside; no thread per
+// connection.
+class EventLoop {
+public:
+    // Something with a file descriptor in the loop.
+    class Handler {
+    public:
+        virtual ~Handler() = default;
+        virtual void on_events(uint32_t events) = 0;
+    };
+
+    EventLoop();
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // Watches `fd` for `events` (EPOLLIN, EPOLLOUT, …) on behalf of `handler`.
+    void watch(int fd, uint32_t events, Handler* handler);
+    void change(int fd, uint32_t events, Handler* handler);
+    void forget(int fd);
+    // Frees `handler` after the current round of events: one of them may still name it.
+    void retire(std::unique_ptr<Handler> handler) { retired_.push_back(std::move(handler)); }
+
+    // Runs until stop(), calling `tick` about every `period`.
+    void run(const std::function<void()>& tick, std::chrono::milliseconds period);
+    // From any thread.
+    void stop();
+
+    void free_retired();
+
+private:
+    int epoll_ = -1;
+    int wake_ = -1;  // eventfd: stop() writes, the loop wakes
+    std::atomic<bool> stopping_{false};
+    std::vector<std::unique_ptr<Handler>> retired_;
+};
+
+}  // namespace meshgate::hbone

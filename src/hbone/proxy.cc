@@ -1,0 +1,261 @@
+#include "hbone/proxy.h"
+
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "core/sockaddr.h"
+#include "hbone/event_loop.h"
+#include "hbone/server_connection.h"
+
+namespace meshgate::hbone {
+
+namespace {
+
+constexpr auto tick_period = std::chrono::milliseconds(100);
+constexpr size_t max_connections_per_thread = 16384;
+constexpr int tls_check_ticks = 10;  // the TLS files are looked at every second
+
+TlsFiles files_of(const HboneConfig& c) { return {c.ca_bundle, c.cert, c.key}; }
+
+// What changes when a file is replaced or rewritten.
+std::string signature(const TlsFiles& files) {
+    std::string s;
+    for (const auto* path : {&files.ca_bundle, &files.cert, &files.key}) {
+        struct stat st {};
+        s += *path;
+        if (stat(path->c_str(), &st) == 0) {
+            s += ':' + std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                 std::to_string(st.st_mtim.tv_nsec);
+        }
+        s += ';';
+    }
+    return s;
+}
+
+int listen_on(const SocketAddress& address) {
+    sockaddr_storage a;
+    const socklen_t length = to_sockaddr(address, a);
+    const int fd = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(std::string("hbone.listen: socket: ") + std::strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&a), length) != 0 || listen(fd, 1024) != 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        throw std::runtime_error("hbone.listen: " + address.to_string() + ": " + why);
+    }
+    return fd;
+}
+
+// Each connection takes a descriptor, and each stream one more: the soft limit (often 1024)
+// would cap the proxy long before memory does.
+void raise_descriptor_limit() {
+    rlimit l{};
+    if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+        l.rlim_cur = l.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &l);
+    }
+}
+
+}  // namespace
+
+// One event loop: its listener, its connections, its counters.
+class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler {
+public:
+    Thread(Proxy& proxy, int listen_fd, bool checks_tls)
+        : proxy_(proxy), listen_fd_(listen_fd), checks_tls_(checks_tls), catalog_(proxy.catalog()),
+          random_(std::random_device{}()) {
+        loop_.watch(listen_fd_, EPOLLIN, this);
+    }
+    ~Thread() override {
+        stop();
+        for (auto& [p, c] : connections_) c->abort();
+        loop_.free_retired();
+        ::close(listen_fd_);
+    }
+
+    void start() {
+        thread_ = std::thread([this] { loop_.run([this] { tick(); }, tick_period); });
+    }
+    void stop() {
+        loop_.stop();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    const ProxyCounters& counters_view() const { return counters_; }
+    size_t connections() const { return open_.load(std::memory_order_relaxed); }
+
+    // The listener.
+    void on_events(uint32_t) override {
+        for (int i = 0; i < 64; ++i) {
+            sockaddr_storage peer{};
+            socklen_t length = sizeof peer;
+            const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) return;  // EAGAIN, or a connection that died in the queue
+            if (connections_.size() >= max_connections_per_thread) {
+                ProxyCounters::add(counters_.connections_refused);
+                ::close(fd);
+                continue;
+            }
+            auto c = std::make_unique<ServerConnection>(*this, fd, proxy_.tls()->new_connection(),
+                                                        from_sockaddr(peer).value_or(SocketAddress{}));
+            ServerConnection* key = c.get();
+            connections_.emplace(key, std::move(c));
+            open_.store(connections_.size(), std::memory_order_relaxed);
+        }
+    }
+
+    // ConnectionOwner
+    EventLoop& loop() override { return loop_; }
+    ProxyCounters& counters() override { return counters_; }
+    const Catalog& catalog() override { return *catalog_; }
+    uint64_t stream_hash() override { return random_(); }
+    void closed(ServerConnection& connection) override {
+        auto it = connections_.find(&connection);
+        if (it == connections_.end()) return;
+        loop_.retire(std::move(it->second));
+        connections_.erase(it);
+        open_.store(connections_.size(), std::memory_order_relaxed);
+    }
+
+private:
+    // Between rounds of events, so that one request never sees two catalogs.
+    void tick() {
+        if (proxy_.catalog_generation_.load(std::memory_order_acquire) != catalog_->generation()) catalog_ = proxy_.catalog();
+        if (checks_tls_ && ++ticks_ % tls_check_ticks == 0 && catalog_->config().hbone) proxy_.refresh_tls(*catalog_->config().hbone);
+        const auto now = ServerConnection::Clock::now();
+        std::vector<ServerConnection*> all;
+        all.reserve(connections_.size());
+        for (auto& [p, c] : connections_) all.push_back(p);
+        for (auto* c : all) c->tick(now);  // a tick may end (and unlist) a connection
+    }
+
+    Proxy& proxy_;
+    EventLoop loop_;
+    int listen_fd_;
+    bool checks_tls_;
+    uint64_t ticks_ = 0;
+    std::shared_ptr<const Catalog> catalog_;
+    std::mt19937_64 random_;
+    ProxyCounters counters_;
+    std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
+    std::atomic<size_t> open_{0};
+    std::thread thread_;
+};
+
+Proxy::Proxy(const HboneConfig& config, std::shared_ptr<const Catalog> catalog) : catalog_(std::move(catalog)) {
+    catalog_generation_ = catalog_->generation();
+    const TlsFiles files = files_of(config);
+    tls_signature_ = signature(files);
+    tls_ = TlsContext::load(TlsContext::Role::server, files);
+    raise_descriptor_limit();
+    for (uint32_t i = 0; i < config.threads; ++i) threads_.push_back(std::make_unique<Thread>(*this, listen_on(config.listen), i == 0));
+}
+
+Proxy::~Proxy() { stop(); }
+
+void Proxy::start() {
+    for (auto& t : threads_) t->start();
+}
+
+void Proxy::stop() {
+    for (auto& t : threads_) t->stop();
+}
+
+void Proxy::update(std::shared_ptr<const Catalog> catalog) {
+    const HboneConfig* config = catalog->config().hbone ? &*catalog->config().hbone : nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        catalog_ = catalog;
+        catalog_generation_.store(catalog_->generation(), std::memory_order_release);
+    }
+    if (config) refresh_tls(*config);  // a reload may name other files
+}
+
+std::shared_ptr<const Catalog> Proxy::catalog() const {
+    std::lock_guard lock(mutex_);
+    return catalog_;
+}
+
+std::shared_ptr<const TlsContext> Proxy::tls() const {
+    std::lock_guard lock(mutex_);
+    return tls_;
+}
+
+void Proxy::refresh_tls(const HboneConfig& config) {
+    const TlsFiles files = files_of(config);
+    const std::string now = signature(files);
+    {
+        std::lock_guard lock(mutex_);
+        if (now == tls_signature_) return;
+        tls_signature_ = now;  // tried once per change, not once per check
+    }
+    try {
+        auto next = TlsContext::load(TlsContext::Role::server, files);
+        std::lock_guard lock(mutex_);
+        tls_ = std::move(next);
+        tls_reloads_.fetch_add(1, std::memory_order_relaxed);
+        std::cerr << "meshgated: hbone: TLS files read again (" << files.cert << "); new connections use them\n";
+    } catch (const TlsError& e) {
+        tls_reload_failures_.fetch_add(1, std::memory_order_relaxed);
+        std::cerr << "meshgated: hbone: keeping the TLS files in use: " << e.what() << "\n";
+    }
+}
+
+std::vector<std::string> Proxy::identities() const { return tls()->identities(); }
+
+Proxy::Totals Proxy::totals() const {
+    Totals t;
+    t.handshake_failures.assign(static_cast<size_t>(HandshakeFailure::count_), 0);
+    auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    for (const auto& thread : threads_) {
+        const ProxyCounters& c = thread->counters_view();
+        t.connections += get(c.connections);
+        t.connections_open += thread->connections();
+        t.connections_refused += get(c.connections_refused);
+        t.tunnels += get(c.tunnels);
+        for (size_t i = 0; i < t.handshake_failures.size(); ++i) t.handshake_failures[i] += get(c.handshake_failures[i]);
+        t.streams += get(c.streams);
+        t.streams_open += get(c.streams) - std::min(get(c.streams), get(c.streams_closed));
+        t.answered_400 += get(c.answered_400);
+        t.answered_401 += get(c.answered_401);
+        t.answered_503 += get(c.answered_503);
+        t.answered_other += get(c.answered_other);
+        t.upstream_connect_failures += get(c.upstream_connect_failures);
+        t.bytes_to_upstream += get(c.bytes_to_upstream);
+        t.bytes_from_upstream += get(c.bytes_from_upstream);
+        t.protocol_errors += get(c.protocol_errors);
+    }
+    t.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
+    t.tls_reload_failures = tls_reload_failures_.load(std::memory_order_relaxed);
+    return t;
+}
+
+const char* to_string(HandshakeFailure f) {
+    switch (f) {
+        case HandshakeFailure::bad_certificate: return "bad_certificate";
+        case HandshakeFailure::expired_certificate: return "expired_certificate";
+        case HandshakeFailure::no_certificate: return "no_certificate";
+        case HandshakeFailure::no_alpn: return "no_alpn";
+        case HandshakeFailure::no_identity: return "no_identity";
+        case HandshakeFailure::wrong_trust_domain: return "wrong_trust_domain";
+        case HandshakeFailure::not_tls: return "not_tls";
+        case HandshakeFailure::timeout: return "timeout";
+        case HandshakeFailure::count_: break;
+    }
+    return "?";
+}
+
+}  // namespace meshgate::hbone

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "hbone/catalog.h"
+#include "hbone/proxy_counters.h"
+#include "hbone/tls_context.h"
+
+namespace meshgate::hbone {
+
+// meshgate's HBONE proxy (waypoint role): `[hbone] threads` event loops, each with its own
+// listening socket on `[hbone] listen` (SO_REUSEPORT: the kernel spreads connections), serving
+// ServerConnections. It follows the live state through update(): the catalog of every new
+// snapshot, and the TLS files, read again when their path or their contents change (a renewed
+// certificate is used by new connections; open ones keep theirs).
+class Proxy {
+public:
+    // Loads the TLS files and binds the listeners: throws TlsError or std::runtime_error.
+    Proxy(const HboneConfig& config, std::shared_ptr<const Catalog> catalog);
+    ~Proxy();
+    Proxy(const Proxy&) = delete;
+    Proxy& operator=(const Proxy&) = delete;
+
+    void start();
+    void stop();
+    // From the control thread, with each new snapshot.
+    void update(std::shared_ptr<const Catalog> catalog);
+
+    // Every thread's counters, summed (relaxed reads: the threads keep running).
+    struct Totals {
+        uint64_t connections = 0, connections_open = 0, connections_refused = 0, tunnels = 0;
+        std::vector<uint64_t> handshake_failures;  // by HandshakeFailure
+        uint64_t streams = 0, streams_open = 0;
+        uint64_t answered_400 = 0, answered_401 = 0, answered_503 = 0, answered_other = 0;
+        uint64_t upstream_connect_failures = 0, bytes_to_upstream = 0, bytes_from_upstream = 0, protocol_errors = 0;
+        uint64_t tls_reloads = 0, tls_reload_failures = 0;
+    };
+    Totals totals() const;
+    // Identities of the certificate in use.
+    std::vector<std::string> identities() const;
+
+private:
+    class Thread;
+    friend class Thread;
+
+    std::shared_ptr<const Catalog> catalog() const;
+    std::shared_ptr<const TlsContext> tls() const;
+    // Loads the TLS files again if their paths or contents changed; keeps the old on error.
+    void refresh_tls(const HboneConfig& config);
+
+    std::vector<std::unique_ptr<Thread>> threads_;
+    mutable std::mutex mutex_;  // guards catalog_, tls_ and the files' signature
+    std::shared_ptr<const Catalog> catalog_;
+    std::atomic<uint64_t> catalog_generation_{0};
+    std::shared_ptr<const TlsContext> tls_;
+    std::string tls_signature_;  // paths, sizes and modification times of the files in use
+    std::atomic<uint64_t> tls_reloads_{0}, tls_reload_failures_{0};
+};
+
+}  // namespace meshgate::hbone

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "core/address.h"
+#include "hbone/byte_queue.h"
+#include "hbone/catalog.h"
+#include "hbone/connect_session.h"
+#include "hbone/event_loop.h"
+#include "hbone/proxy_counters.h"
+#include "hbone/tls_socket.h"
+
+namespace meshgate::hbone {
+
+class ServerConnection;
+
+// What a server connection needs of the thread that runs it.
+class ConnectionOwner {
+public:
+    virtual ~ConnectionOwner() = default;
+    virtual EventLoop& loop() = 0;
+    virtual ProxyCounters& counters() = 0;
+    // The newest catalog; valid until the loop's current round of events ends.
+    virtual const Catalog& catalog() = 0;
+    // A fresh hash for a new stream's endpoint choice.
+    virtual uint64_t stream_hash() = 0;
+    // The connection is over: the owner forgets it (and retires it into the loop).
+    virtual void closed(ServerConnection& connection) = 0;
+};
+
+// One accepted HBONE connection (waypoint role): the TLS handshake and the client's checks,
+// then its ConnectSession, with one non-blocking TCP upstream per admitted CONNECT stream.
+//
+// Nothing waits on a slow side: bytes for the client wait in `out_` (at most `output_limit`
+// plus one frame) and in the session's per-stream buffers; an upstream is read only while its
+// stream has room, and the client only while `out_` is below the limit.
+class ServerConnection final : public EventLoop::Handler, private Upstreams {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr auto handshake_timeout = std::chrono::seconds(10);
+    static constexpr auto connect_timeout = std::chrono::seconds(10);
+    static constexpr size_t output_limit = 256 << 10;
+
+    ServerConnection(ConnectionOwner& owner, int fd, SSL* ssl, const SocketAddress& peer);
+    ~ServerConnection() override;
+
+    void on_events(uint32_t events) override;
+    // Deadlines: the handshake's, and each connecting upstream's.
+    void tick(Clock::time_point now);
+    // Ends the connection now (meshgated stops).
+    void abort() { end(); }
+
+private:
+    class Upstream;
+
+    void handshake();
+    void read_client();
+    // Moves the session's output to the client and re-arms every socket; ends the connection
+    // when it is over.
+    void pump();
+    bool write_client();
+    void watch_client();
+    void end();
+
+    // Upstreams (ConnectSession's side of the tunnels).
+    void open(int32_t stream, const ConnectDecision& decision, const ConnectHeaders& headers) override;
+    size_t write(int32_t stream, std::span<const uint8_t> bytes) override;
+    void shutdown_write(int32_t stream) override;
+    void close(int32_t stream) override;
+    void answered(int32_t stream, int status) override;
+
+    void upstream_connected(Upstream& u, int error);
+
+    ConnectionOwner& owner_;
+    TlsSocket tls_;
+    SocketAddress peer_;
+    bool ended_ = false;
+    bool tls_wants_write_ = false;
+    uint32_t watched_ = 0;
+    Clock::time_point handshake_deadline_;
+    std::unique_ptr<ConnectSession> session_;
+    ByteQueue out_;
+    std::map<int32_t, std::unique_ptr<Upstream>> upstreams_;
+};
+
+}  // namespace meshgate::hbone
