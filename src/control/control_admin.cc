@@ -123,6 +123,7 @@ json ControlThread::stats() {
         doc["admin"] = {{"connections", a.accepted}, {"refused", a.refused}, {"requests", a.requests},
                         {"errors", admin_errors_}, {"closed_oversized", a.closed_oversized}, {"closed_timeout", a.closed_timeout}};
     }
+    for (auto* c : companions_) c->add_stats(doc);
     return doc;
 }
 
@@ -203,6 +204,7 @@ std::string ControlThread::prometheus() {
         w.counter("meshgate_admin_requests_total", "admin requests", a.requests);
         w.counter("meshgate_admin_errors_total", "admin requests answered with an error", admin_errors_);
     }
+    for (auto* c : companions_) c->add_metrics(w);
     return w.text();
 }
 

@@ -81,6 +81,11 @@ void ControlThread::note_update() {
     if (live_.dirty() && !batch_started_) batch_started_ = std::chrono::steady_clock::now();
 }
 
+void ControlThread::add_companion(Companion& c) {
+    companions_.push_back(&c);
+    c.published(setup_.publisher->latest());
+}
+
 void ControlThread::publish() {
     const auto begin = std::chrono::steady_clock::now();
     const auto replan = live_.take_replan();
@@ -93,6 +98,7 @@ void ControlThread::publish() {
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
     next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
+    for (auto* c : companions_) c->published(setup_.publisher->latest());
     rebuild_latency_.record(microseconds(std::chrono::steady_clock::now() - begin));
     setup_.resolver->want_next_hops(*setup_.publisher->latest().lb);
     in_flight_.push_back({generation_, token, batch_started_});
@@ -109,6 +115,7 @@ void ControlThread::publish_neighbours() {
     next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
     next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
+    for (auto* c : companions_) c->published(setup_.publisher->latest());
     in_flight_.push_back({generation_, token, std::nullopt});
 }
 

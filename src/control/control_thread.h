@@ -10,6 +10,7 @@
 
 #include "control/admin_commands.h"
 #include "control/announcement.h"
+#include "control/companion.h"
 #include "control/admin_server.h"
 #include "control/counter_totals.h"
 #include "control/health_checker.h"
@@ -71,6 +72,8 @@ public:
 
     // The counters document of `meshgatectl stats`, for the exit report.
     nlohmann::json counters() { return stats(); }
+    // `c` follows every snapshot from now on (the newest one at once); it must outlive run().
+    void add_companion(Companion& c);
     // Update-to-visible latency of each batch, in µs.
     const LatencyHistogram& update_latency() const { return update_latency_; }
 
@@ -108,6 +111,7 @@ private:
     nlohmann::json lookup(const std::vector<lb::FlowKey>& flows) override;
 
     ControlSetup setup_;
+    std::vector<Companion*> companions_;
     CounterTotals totals_;
     LiveState live_;
     OutlierTracker outliers_;

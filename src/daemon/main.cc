@@ -24,6 +24,7 @@
 #include "dataplane/snapshot_publisher.h"
 #include "dataplane/worker.h"
 #include "dataplane/xdp_steering.h"
+#include "daemon/hbone_companion.h"
 
 namespace {
 
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     control::keep_table_memory_in_the_heap();
+    // A peer that goes away mid-write (an HBONE client, an admin client) is an error to handle
+    // where it happens, not a reason for the whole node to die.
+    std::signal(SIGPIPE, SIG_IGN);
     auto loaded = config::load_config_file(config_path);
     for (const auto& d : loaded.diagnostics.items) std::cerr << d.to_string() << "\n";
     if (!loaded.config) return 2;
@@ -159,7 +163,16 @@ int main(int argc, char** argv) {
         const dataplane::FlowTimeouts timeouts = config.dataplane.flow_timeouts;
         const uint32_t flow_capacity = config.dataplane.flow_table_size;
         const Duration idle_sleep = config.dataplane.idle_sleep;
+        const bool hbone = config.hbone.has_value();
         control::ControlThread control(cs, std::move(config));
+        // The HBONE proxy listens on the node's own stack (the exception path's taps, or an
+        // AF_XDP port's interface) and picks endpoints from the same snapshots as the workers.
+        std::unique_ptr<daemon::HboneCompanion> hbone_proxy;
+        if (hbone) {
+            hbone_proxy = std::make_unique<daemon::HboneCompanion>(publisher.latest());
+            control.add_companion(*hbone_proxy);
+            std::cerr << "meshgated: hbone: listening on " << publisher.latest().lb->config().hbone->listen.to_string() << "\n";
+        }
 
         std::vector<std::pair<uint16_t, dataplane::QueueLayout>> layouts;
         for (const auto& p : ports) layouts.emplace_back(p.port_id, p.queues);
@@ -195,6 +208,7 @@ int main(int argc, char** argv) {
         }
         std::cerr << "meshgated: " << workers << " worker(s), " << ports.size() << " port(s); running\n";
         control.run();
+        hbone_proxy.reset();
         rte_eal_mp_wait_lcore();
 
         std::cout << control.counters().dump(2) << "\n";

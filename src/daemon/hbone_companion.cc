@@ -1,0 +1,85 @@
+#include "daemon/hbone_companion.h"
+
+namespace meshgate::daemon {
+
+namespace {
+
+// A snapshot's load-balancing state as the HBONE proxy reads it.
+class LbCatalog final : public hbone::Catalog {
+public:
+    LbCatalog(uint64_t generation, std::shared_ptr<const dataplane::LbState> lb) : generation_(generation), lb_(std::move(lb)) {}
+    uint64_t generation() const override { return generation_; }
+    const Config& config() const override { return lb_->config(); }
+    // The waypoint → backend hop: the last hop of the service's plan.
+    const lb::SelectionTable& backends(uint32_t service) const override { return lb_->service_plan(service).hops.back().table; }
+
+private:
+    uint64_t generation_;
+    std::shared_ptr<const dataplane::LbState> lb_;
+};
+
+}  // namespace
+
+HboneCompanion::HboneCompanion(const dataplane::Snapshot& running)
+    : followed_(running.lb.get()),
+      proxy_(std::make_unique<hbone::Proxy>(*running.lb->config().hbone, std::make_shared<LbCatalog>(running.generation, running.lb))) {
+    proxy_->start();
+}
+
+HboneCompanion::~HboneCompanion() { proxy_->stop(); }
+
+void HboneCompanion::published(const dataplane::Snapshot& snapshot) {
+    if (snapshot.lb.get() == followed_) return;  // new neighbours only: the same plan
+    followed_ = snapshot.lb.get();
+    proxy_->update(std::make_shared<LbCatalog>(snapshot.generation, snapshot.lb));
+}
+
+void HboneCompanion::add_stats(nlohmann::json& doc) {
+    const auto t = proxy_->totals();
+    nlohmann::json failures = nlohmann::json::object();
+    for (size_t i = 0; i < t.handshake_failures.size(); ++i) {
+        failures[hbone::to_string(static_cast<hbone::HandshakeFailure>(i))] = t.handshake_failures[i];
+    }
+    doc["hbone"] = {
+        {"connections", t.connections},
+        {"connections_open", t.connections_open},
+        {"connections_refused", t.connections_refused},
+        {"tunnels", t.tunnels},
+        {"handshake_failures", failures},
+        {"streams", t.streams},
+        {"streams_open", t.streams_open},
+        {"answers", {{"400", t.answered_400}, {"401", t.answered_401}, {"503", t.answered_503}, {"other", t.answered_other}}},
+        {"upstream_connect_failures", t.upstream_connect_failures},
+        {"bytes_to_upstream", t.bytes_to_upstream},
+        {"bytes_from_upstream", t.bytes_from_upstream},
+        {"protocol_errors", t.protocol_errors},
+        {"tls_reloads", t.tls_reloads},
+        {"tls_reload_failures", t.tls_reload_failures},
+        {"identities", proxy_->identities()},
+    };
+}
+
+void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
+    const auto t = proxy_->totals();
+    w.counter("meshgate_hbone_connections_total", "TCP connections accepted on the HBONE port", t.connections);
+    w.gauge("meshgate_hbone_connections_open", "HBONE connections open", static_cast<double>(t.connections_open));
+    w.counter("meshgate_hbone_connections_refused_total", "HBONE connections refused: too many open", t.connections_refused);
+    w.counter("meshgate_hbone_tunnels_total", "HBONE connections whose mutual TLS handshake and checks passed", t.tunnels);
+    for (size_t i = 0; i < t.handshake_failures.size(); ++i) {
+        w.counter("meshgate_hbone_handshake_failures_total", "HBONE clients refused at the TLS handshake, by reason", t.handshake_failures[i],
+                  {{"reason", hbone::to_string(static_cast<hbone::HandshakeFailure>(i))}});
+    }
+    w.counter("meshgate_hbone_streams_total", "CONNECT streams answered 200", t.streams);
+    w.gauge("meshgate_hbone_streams_open", "CONNECT streams open", static_cast<double>(t.streams_open));
+    for (const auto& [status, n] : {std::pair{"400", t.answered_400}, {"401", t.answered_401}, {"503", t.answered_503}, {"other", t.answered_other}}) {
+        w.counter("meshgate_hbone_refused_streams_total", "CONNECT streams refused, by status", n, {{"status", status}});
+    }
+    w.counter("meshgate_hbone_upstream_connect_failures_total", "upstream connections that failed or timed out", t.upstream_connect_failures);
+    w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_to_upstream, {{"direction", "to_upstream"}});
+    w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_from_upstream, {{"direction", "from_upstream"}});
+    w.counter("meshgate_hbone_protocol_errors_total", "HBONE clients closed for breaking HTTP/2", t.protocol_errors);
+    w.counter("meshgate_hbone_tls_reloads_total", "times the TLS files were read again after a change", t.tls_reloads);
+    w.counter("meshgate_hbone_tls_reload_failures_total", "changed TLS files that could not be used", t.tls_reload_failures);
+}
+
+}  // namespace meshgate::daemon

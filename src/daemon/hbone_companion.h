@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+
+#include "control/companion.h"
+#include "hbone/proxy.h"
+
+namespace meshgate::daemon {
+
+// The HBONE proxy beside the control thread: each snapshot's plan becomes its catalog, and its
+// counters join the stats and the metrics.
+class HboneCompanion final : public control::Companion {
+public:
+    // Starts the proxy on `[hbone]` of the running snapshot's configuration.
+    explicit HboneCompanion(const dataplane::Snapshot& running);
+    ~HboneCompanion() override;
+
+    void published(const dataplane::Snapshot& snapshot) override;
+    void add_stats(nlohmann::json& doc) override;
+    void add_metrics(control::PrometheusWriter& w) override;
+
+private:
+    const dataplane::LbState* followed_ = nullptr;
+    std::unique_ptr<hbone::Proxy> proxy_;
+};
+
+}  // namespace meshgate::daemon
