@@ -4,10 +4,12 @@
 # empty subject, one critical URI SAN with the SPIFFE id, serverAuth and clientAuth.
 #   ca.pem, foreign-ca.pem
 #   ztunnel.{pem,key}    spiffe://cluster.local/ns/istio-system/sa/ztunnel   (mesh CA)
+#   meshgate.{pem,key}   spiffe://cluster.local/ns/istio-system/sa/meshgate  (mesh CA)
 #   web.{pem,key}        spiffe://cluster.local/ns/shop/sa/web               (mesh CA)
 #   other-td.{pem,key}   spiffe://other.example/ns/shop/sa/web               (mesh CA, another trust domain)
 #   foreign.{pem,key}    spiffe://cluster.local/ns/shop/sa/web               (the second CA)
 #   no-spiffe.{pem,key}  DNS:web.shop.svc only                               (mesh CA)
+#   expired.{pem,key}    spiffe://cluster.local/ns/shop/sa/web, valid in January 2020 only (mesh CA)
 # Usage: make_test_pki.sh DIR
 set -euo pipefail
 dir=${1:?usage: make_test_pki.sh DIR}
@@ -35,3 +37,31 @@ leaf web ca URI:spiffe://cluster.local/ns/shop/sa/web
 leaf other-td ca URI:spiffe://other.example/ns/shop/sa/web
 leaf foreign foreign-ca URI:spiffe://cluster.local/ns/shop/sa/web
 leaf no-spiffe ca DNS:web.shop.svc
+leaf meshgate ca URI:spiffe://cluster.local/ns/istio-system/sa/meshgate
+
+# An expired leaf: `openssl x509 -req` cannot backdate, `openssl ca` can.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out expired.key
+openssl req -new -key expired.key -subj "/" -out expired.csr 2>/dev/null
+mkdir -p ca-db
+: >ca-db/index.txt
+echo 01 >ca-db/serial
+cat >ca-db/ca.cnf <<'EOF'
+[ca]
+default_ca = mesh
+[mesh]
+database = ca-db/index.txt
+new_certs_dir = ca-db
+serial = ca-db/serial
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = critical,URI:spiffe://cluster.local/ns/shop/sa/web
+EOF
+openssl ca -batch -config ca-db/ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem -notext \
+  -startdate 20200101000000Z -enddate 20200201000000Z -extensions leaf 2>/dev/null
+rm -rf expired.csr ca-db

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""meshgate's HBONE proxy (waypoint role) end to end (issue 8): meshgated in its lab, reached on
+the node's address through its own data plane, with clients and peers we did not write:
+
+- Go's standard library (crypto/tls, net/http's HTTP/2) as the HBONE client: TV20's 200 with
+  byte-exact data both ways, 400, 401, 503, the client refusing an unexpected server identity,
+  and 1,000 streams spread over the endpoints as `meshgatectl plan` says, then none to an
+  endpoint marked down through the admin API;
+- Python's ssl module and raw sockets as bad peers: garbage, plain HTTP, no certificate, another
+  trust domain, another CA, an expired certificate; each refused and counted, while good
+  clients go on being served.
+
+argv: build directory, then optionally the port type (tap, af_packet, af_xdp). Needs root and
+golang-go. Everything it makes is removed at exit.
+"""
+import json
+import math
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BUILD = os.path.abspath(sys.argv[1])
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
+import meshlab  # noqa: E402
+
+PORT_TYPE = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] in meshlab.PORT_TYPES else "tap"
+
+ENDPOINTS = [
+    meshlab.Endpoint("east-1a-1", "10.20.0.11", "us-east-1a", weight=1),
+    meshlab.Endpoint("east-1a-2", "10.20.0.12", "us-east-1a", weight=3),
+    meshlab.Endpoint("east-1b-1", "10.20.0.21", "us-east-1b"),
+]
+BY_ADDRESS = {e.address: e.name for e in ENDPOINTS}
+MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
+HOSTNAME = "who.lab.svc.cluster.local"
+
+
+def hbone_config(certs):
+    return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
+            f'cert = "{certs}/meshgate.pem"\nkey = "{certs}/meshgate.key"\nthreads = 2\n'
+            '[[hbone.authorization]]\nservice = "lab/who"\nallow = ["spiffe://cluster.local/ns/shop/sa/*"]\n')
+
+
+class HboneTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="mg-hbone-")
+        cls.certs = os.path.join(cls.work, "certs")
+        subprocess.run(["bash", os.path.join(HERE, "..", "..", "scripts", "lib", "make_test_pki.sh"), cls.certs], check=True)
+        cls.peer = os.path.join(cls.work, "hbone_peer")
+        subprocess.run(["go", "build", "-o", cls.peer, os.path.join(HERE, "..", "hbone", "go", "hbone_peer.go")], check=True,
+                       env={**os.environ, "GO111MODULE": "off", "GOCACHE": os.path.join(cls.work, "gocache"),
+                            "HOME": cls.work})
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs),
+                              workdir=os.path.join(cls.work, "lab"))
+        try:
+            cls.lab.open()
+            cls.wait_listening()
+        except BaseException:
+            cls.lab.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.lab.daemon and cls.lab.daemon.poll() is not None:
+            print(f"meshgated exited ({cls.lab.daemon.returncode}); its log ends:\n" + cls.lab.log()[-3000:], file=sys.stderr)
+        cls.lab.close()
+        if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    @classmethod
+    def wait_listening(cls):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            with socket.socket() as s:
+                s.settimeout(1)
+                if meshlab.sh("ss", "-Htln", "sport = :15008", ns=cls.lab.ns("d")).stdout.strip():
+                    return
+            time.sleep(0.2)
+        raise AssertionError("meshgated does not listen on 15008: " + cls.lab.log())
+
+    def go(self, mode, *args, identity="web", expect=MESHGATE_ID, timeout=120):
+        """hbone_peer in the client namespace, against the node's address; its JSON report."""
+        p = meshlab.sh(self.peer, "-server", f"{self.lab.node_address}:15008", "-ca", f"{self.certs}/ca.pem",
+                       "-cert", f"{self.certs}/{identity}.pem", "-key", f"{self.certs}/{identity}.key", "-expect", expect,
+                       mode, *args, ns=self.lab.ns("c"), timeout=timeout)
+        return json.loads(p.stdout)
+
+    def hbone_stats(self):
+        return self.lab.ctl("stats")["hbone"]
+
+    def shares(self):
+        """Planned share of new flows (streams) per endpoint name, from the live plan's last hop."""
+        hop = self.lab.ctl("plan")["services"][0]["hops"][-1]
+        return {BY_ADDRESS[e["address"]]: e["share_percent"] / 100.0 for level in hop["levels"] for e in level["endpoints"]}
+
+    def assert_split(self, counts, shares, total):
+        for name, share in shares.items():
+            got = counts.get(name, 0)
+            if share == 0:
+                self.assertEqual(got, 0, f"{name} has no share but got {got} of {total}")
+                continue
+            sigma = math.sqrt(total * share * (1 - share))
+            self.assertLessEqual(abs(got - total * share), 5 * sigma + 2, f"{name}: {got} of {total}, planned {share:.3f}")
+        self.assertEqual(set(counts) - set(shares), set(), "streams to endpoints outside the plan")
+
+    # TV20 (reference §8.5): what a CONNECT stream is answered.
+
+    def test_a_echo_through_vip_hostname_and_endpoint(self):
+        for target in (f"{self.lab.vip}:9080", f"{HOSTNAME}:9080"):
+            r = self.go("echo", "-target", target, "-bytes", str(4 << 20))
+            self.assertEqual(r.get("status"), 200, r)
+            self.assertTrue(r["match"], f"{target}: the echo differs: {r}")
+            self.assertEqual(r["received"], 4 << 20)
+            self.assertEqual(r["proto"], "HTTP/2.0")
+            self.assertIn(r["backend"], ("east-1a-1", "east-1a-2"), r)  # PreferClose: the node's zone
+        r = self.go("echo", "-target", "10.20.0.21:9080", "-bytes", "65536")  # an endpoint by address
+        self.assertEqual((r.get("status"), r.get("backend"), r.get("match")), (200, "east-1b-1", True), r)
+
+    def test_b_refusals(self):
+        self.assertEqual(self.go("status", "-target", "no-port-here")["status"], 400)
+        self.assertEqual(self.go("status", "-target", f"{self.lab.vip}:9080", "-method", "GET")["status"], 400)
+        self.assertEqual(self.go("status", "-target", f"{self.lab.vip}:9080", identity="ztunnel")["status"], 401)
+        self.assertEqual(self.go("status", "-target", "10.96.0.99:9080")["status"], 503)  # nobody's VIP
+        before = self.hbone_stats()["answers"]
+        self.assertGreaterEqual(before["400"], 2)
+        self.assertGreaterEqual(before["401"], 1)
+        self.assertGreaterEqual(before["503"], 1)
+
+    def test_c_closed_upstream_is_503(self):
+        e = ENDPOINTS[2]
+        self.lab.kill_server(e)
+        try:
+            r = self.go("status", "-target", f"{e.address}:9080")
+            self.assertEqual(r.get("status"), 503, r)
+            self.assertGreaterEqual(self.hbone_stats()["upstream_connect_failures"], 1)
+        finally:
+            self.lab.start_server(e)
+
+    def test_d_client_refuses_an_unexpected_server(self):
+        r = self.go("status", "-target", f"{self.lab.vip}:9080", expect="spiffe://cluster.local/ns/shop/sa/not-meshgate")
+        self.assertIn("error", r)
+        self.assertIn("not the expected", r["error"])
+
+    def test_e_streams_follow_the_plan_and_the_admin_api(self):
+        shares = self.shares()
+        self.assertAlmostEqual(shares["east-1a-2"], 0.75, delta=0.02)  # weights 1:3 in the node's zone
+        r = self.go("spread", "-target", f"{self.lab.vip}:9080", "-streams", "1000", "-parallel", "50", timeout=300)
+        self.assertEqual(r["statuses"], {"200": 1000}, r)
+        self.assertEqual(r["errors"], {}, r)
+        self.assert_split(r["backends"], shares, 1000)
+        # Marked down through the admin API: the next snapshot's table has it no more.
+        self.lab.ctl("endpoint", "set", "lab/who", "10.20.0.12", "--healthy", "false")
+        try:
+            deadline = time.time() + 10
+            while self.shares().get("east-1a-2", 0) != 0 and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)  # the proxy's threads take a new catalog every 100 ms
+            r = self.go("spread", "-target", f"{self.lab.vip}:9080", "-streams", "300", "-parallel", "30", timeout=300)
+            self.assertEqual(r["statuses"], {"200": 300}, r)
+            self.assertNotIn("east-1a-2", r["backends"], r)
+            self.assert_split(r["backends"], self.shares(), 300)
+        finally:
+            self.lab.ctl("endpoint", "set", "lab/who", "10.20.0.12", "--healthy", "true")
+
+    # Bad peers: refused, counted, and the server keeps serving.
+
+    def tls_client(self, identity=None):
+        """A Python TLS client in the client namespace; returns its outcome as text."""
+        code = ("import socket, ssl, sys\n"
+                "c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n"
+                "c.set_alpn_protocols(['h2'])\n"
+                "if len(sys.argv) > 2: c.load_cert_chain(sys.argv[2], sys.argv[3])\n"
+                "s = c.wrap_socket(socket.create_connection((sys.argv[1], 15008), timeout=10))\n"
+                "try:\n s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'); n = len(s.recv(100))\n"
+                "except Exception as e: print('refused', type(e).__name__, e)\n"
+                # TLS 1.3: the client's side is done before the server checks its certificate; a
+                # server that refuses then closes without a byte (no SETTINGS).
+                "else: print('served' if n else 'refused: closed')\n")
+        args = [self.lab.node_address] + ([f"{self.certs}/{identity}.pem", f"{self.certs}/{identity}.key"] if identity else [])
+        p = meshlab.sh(meshlab.PYTHON, "-c", code, *args, ns=self.lab.ns("c"), check=False, timeout=30)
+        return p.stdout + p.stderr
+
+    def raw(self, data):
+        code = ("import socket, sys\ns = socket.create_connection((sys.argv[1], 15008), timeout=10)\n"
+                "s.sendall(bytes.fromhex(sys.argv[2]))\n"
+                "try:\n print('read', len(s.recv(100)))\nexcept Exception as e: print('closed', e)\n")
+        return meshlab.sh(meshlab.PYTHON, "-c", code, self.lab.node_address, data.hex(), ns=self.lab.ns("c"), timeout=30).stdout
+
+    def test_f_bad_peers(self):
+        self.assertEqual(self.tls_client("web").strip(), "served")  # the probe itself tells good from bad
+        before = self.hbone_stats()["handshake_failures"]
+        self.raw(os.urandom(4096))
+        self.raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn("refused", self.tls_client())            # no certificate
+        self.assertIn("refused", self.tls_client("other-td"))  # another trust domain
+        self.assertIn("refused", self.tls_client("foreign"))   # another CA
+        self.assertIn("refused", self.tls_client("expired"))
+        self.assertIn("refused", self.tls_client("no-spiffe"))
+        want = {"not_tls": 2, "no_certificate": 1, "wrong_trust_domain": 1, "bad_certificate": 1, "expired_certificate": 1,
+                "no_identity": 1}
+        deadline = time.time() + 10
+        while True:
+            after = self.hbone_stats()["handshake_failures"]
+            grown = {k: after[k] - before[k] for k in want}
+            if grown == want or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(grown, want)
+        r = self.go("echo", "-target", f"{self.lab.vip}:9080", "-bytes", "65536")
+        self.assertEqual((r.get("status"), r.get("match")), (200, True), r)
+
+    def test_g_counters_and_metrics(self):
+        s = self.hbone_stats()
+        self.assertGreater(s["tunnels"], 0)
+        self.assertGreater(s["streams"], 1000)
+        self.assertGreater(s["bytes_from_upstream"], 8 << 20)
+        self.assertEqual(s["identities"], [MESHGATE_ID])
+        text = self.lab.ctl("stats", "--prometheus", json_output=False).stdout
+        self.assertIn("meshgate_hbone_streams_total", text)
+        promtool = shutil.which("promtool")
+        if promtool:
+            p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    # Further arguments (after the port type) select tests, as unittest's own.
+    unittest.main(argv=[sys.argv[0], "-v"] + [a for a in sys.argv[2:] if a not in meshlab.PORT_TYPES])
