@@ -1,4 +1,6 @@
 // The control thread as the admin API sees it: what each command reads and changes.
+#include <malloc.h>
+
 #include <iostream>
 
 #include "config/load_config.h"
@@ -10,6 +12,13 @@
 namespace meshgate::control {
 
 namespace {
+
+// Bytes the C++ heap holds for meshgated now (glibc's count: what is allocated, not what the
+// process happens to have resident).
+uint64_t heap_in_use() {
+    const auto m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
 
 using nlohmann::json;
 
@@ -112,6 +121,7 @@ json ControlThread::endpoint_runtime(uint32_t slot) {
 json ControlThread::stats() {
     auto doc = collect_stats(totals_, live_.config());
     doc["generation"] = generation_;
+    doc["heap_bytes"] = heap_in_use();
     doc["neighbours"] = setup_.resolver->known();
     doc["update_latency"] = latency_json(update_latency_);
     doc["rebuild_latency"] = latency_json(rebuild_latency_);
@@ -132,6 +142,7 @@ std::string ControlThread::prometheus() {
     const auto& config = live_.config();
     w.gauge("meshgate_info", "meshgated's version and node", 1, {{"version", MESHGATE_VERSION}, {"node", config.node.name}});
     w.gauge("meshgate_uptime_seconds", "seconds since meshgated started", static_cast<double>(seconds_since(started_)));
+    w.gauge("meshgate_heap_bytes", "bytes allocated on meshgated's heap (not counting DPDK's memory)", static_cast<double>(heap_in_use()));
     w.gauge("meshgate_snapshot_generation", "generation of the newest published snapshot", static_cast<double>(generation_));
     w.gauge("meshgate_snapshot_visible_generation", "newest snapshot generation every worker sees", static_cast<double>(visible_generation_));
     w.gauge("meshgate_node_draining", "1 while meshgatectl drain-node is in progress", mode_ == NodeMode::draining ? 1 : 0);

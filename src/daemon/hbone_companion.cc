@@ -20,10 +20,10 @@ private:
 
 }  // namespace
 
-HboneCompanion::HboneCompanion(const dataplane::Snapshot& running)
+HboneCompanion::HboneCompanion(const dataplane::Snapshot& running, const cpu_set_t& cpus)
     : followed_(running.lb.get()),
       proxy_(std::make_unique<hbone::Proxy>(*running.lb->config().hbone, std::make_shared<LbCatalog>(running.generation, running.lb))) {
-    proxy_->start();
+    proxy_->start(&cpus);
 }
 
 HboneCompanion::~HboneCompanion() { proxy_->stop(); }

@@ -11,8 +11,9 @@ namespace meshgate::daemon {
 // counters join the stats and the metrics.
 class HboneCompanion final : public control::Companion {
 public:
-    // Starts the proxy on `[hbone]` of the running snapshot's configuration.
-    explicit HboneCompanion(const dataplane::Snapshot& running);
+    // Starts the proxy on `[hbone]` of the running snapshot's configuration, its threads on
+    // `cpus`.
+    HboneCompanion(const dataplane::Snapshot& running, const cpu_set_t& cpus);
     ~HboneCompanion() override;
 
     void published(const dataplane::Snapshot& snapshot) override;

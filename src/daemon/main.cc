@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -76,6 +77,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     control::keep_table_memory_in_the_heap();
+    // The CPUs meshgated may use, before EAL pins this thread to the control lcore: the HBONE
+    // proxy's threads are kernel-socket work and go where the scheduler finds room, as any
+    // other process (isolate the worker cores with isolcpus to keep them to themselves).
+    cpu_set_t process_cpus;
+    CPU_ZERO(&process_cpus);
+    sched_getaffinity(0, sizeof process_cpus, &process_cpus);
     // A peer that goes away mid-write (an HBONE client, an admin client) is an error to handle
     // where it happens, not a reason for the whole node to die.
     std::signal(SIGPIPE, SIG_IGN);
@@ -169,7 +176,7 @@ int main(int argc, char** argv) {
         // AF_XDP port's interface) and picks endpoints from the same snapshots as the workers.
         std::unique_ptr<daemon::HboneCompanion> hbone_proxy;
         if (hbone) {
-            hbone_proxy = std::make_unique<daemon::HboneCompanion>(publisher.latest());
+            hbone_proxy = std::make_unique<daemon::HboneCompanion>(publisher.latest(), process_cpus);
             control.add_companion(*hbone_proxy);
             std::cerr << "meshgated: hbone: listening on " << publisher.latest().lb->config().hbone->listen.to_string() << "\n";
         }

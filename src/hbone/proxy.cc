@@ -1,6 +1,7 @@
 #include "hbone/proxy.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -86,8 +87,9 @@ public:
         ::close(listen_fd_);
     }
 
-    void start() {
+    void start(const cpu_set_t* cpus) {
         thread_ = std::thread([this] { loop_.run([this] { tick(); }, tick_period); });
+        if (cpus) pthread_setaffinity_np(thread_.native_handle(), sizeof *cpus, cpus);
     }
     void stop() {
         loop_.stop();
@@ -166,8 +168,8 @@ Proxy::Proxy(const HboneConfig& config, std::shared_ptr<const Catalog> catalog) 
 
 Proxy::~Proxy() { stop(); }
 
-void Proxy::start() {
-    for (auto& t : threads_) t->start();
+void Proxy::start(const cpu_set_t* cpus) {
+    for (auto& t : threads_) t->start(cpus);
 }
 
 void Proxy::stop() {

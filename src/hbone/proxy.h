@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -27,7 +29,8 @@ public:
     Proxy(const Proxy&) = delete;
     Proxy& operator=(const Proxy&) = delete;
 
-    void start();
+    // Starts the threads; with `cpus`, they run on those CPUs only.
+    void start(const cpu_set_t* cpus = nullptr);
     void stop();
     // From the control thread, with each new snapshot.
     void update(std::shared_ptr<const Catalog> catalog);

@@ -217,6 +217,83 @@ class HboneTest(unittest.TestCase):
         r = self.go("echo", "-target", f"{self.lab.vip}:9080", "-bytes", "65536")
         self.assertEqual((r.get("status"), r.get("match")), (200, True), r)
 
+    def bad_peer(self, *args, timeout=120):
+        p = meshlab.sh(meshlab.PYTHON, os.path.join(HERE, "..", "hbone", "h2_bad_peer.py"), f"{self.lab.node_address}:15008",
+                       self.certs, f"{self.lab.vip}:9080", *map(str, args), ns=self.lab.ns("c"), timeout=timeout)
+        return json.loads(p.stdout)
+
+    def rss_kib(self):
+        with open(f"/proc/{self.lab.daemon.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+    def test_f2_stream_flood_and_oversized_headers(self):
+        r = self.bad_peer("flood", 260)
+        self.assertEqual(r["limit"], 200, r)  # the advertised SETTINGS_MAX_CONCURRENT_STREAMS
+        self.assertEqual(r["unanswered"], 0, r)
+        self.assertLessEqual(r["ok"], 200, r)
+        self.assertGreaterEqual(r["refused"], 60, r)
+        r = self.bad_peer("oversized")
+        self.assertIsNone(r["status"], f"a request past the header limit was served: {r}")
+        self.assertTrue(r["reset"] is not None or r["goaway"] is not None or r["closed"], r)
+        r = self.go("echo", "-target", f"{self.lab.vip}:9080", "-bytes", "65536")
+        self.assertEqual((r.get("status"), r.get("match")), (200, True), r)
+
+    def test_f3_a_reader_that_stops_reading_is_contained(self):
+        before = self.rss_kib()
+        slow = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("c"), meshlab.PYTHON,
+                                 os.path.join(HERE, "..", "hbone", "h2_bad_peer.py"), f"{self.lab.node_address}:15008",
+                                 self.certs, f"{self.lab.vip}:9080", "slow", "6"], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2)
+            r = self.go("echo", "-target", f"{self.lab.vip}:9080", "-bytes", str(1 << 20))  # others are served meanwhile
+            self.assertEqual((r.get("status"), r.get("match")), (200, True), r)
+            out, _ = slow.communicate(timeout=60)
+        finally:
+            if slow.poll() is None:
+                slow.kill()
+                slow.wait()
+        result = json.loads(out)
+        self.assertEqual(result.get("status"), "200", result)
+        grown = self.rss_kib() - before
+        # Windows bound what waits: a 4 MiB stream window from the client, 256 KiB per stream and
+        # 256 KiB per connection towards it, plus the sockets' own buffers.
+        self.assertLess(grown, 32 << 10, f"meshgated grew by {grown} KiB for one stalled reader: {result}")
+        self.assertLess(result["received"], 1 << 20, result)  # it never gave a window back: at most 64 KiB came
+
+    def test_h_renewed_certificate_is_picked_up(self):
+        """The files replaced on disk (as cert-manager or an agent renews them): new connections
+        get the new certificate within a few seconds, with no reload and no restart."""
+        ztunnel_id = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+        saved = {n: open(f"{self.certs}/meshgate.{n}", "rb").read() for n in ("pem", "key")}
+        try:
+            for n in ("pem", "key"):  # a rename, as renewers do: never a half-written file
+                shutil.copy(f"{self.certs}/ztunnel.{n}", f"{self.certs}/next.{n}")
+            os.rename(f"{self.certs}/next.key", f"{self.certs}/meshgate.key")
+            os.rename(f"{self.certs}/next.pem", f"{self.certs}/meshgate.pem")
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                r = self.go("status", "-target", f"{self.lab.vip}:9080", expect=ztunnel_id)
+                if r.get("status") == 200:
+                    break
+                time.sleep(0.3)
+            self.assertEqual(r.get("status"), 200, f"the new certificate was not used: {r}")
+            self.assertIn("error", self.go("status", "-target", f"{self.lab.vip}:9080"))  # the old identity is gone
+            self.assertGreaterEqual(self.hbone_stats()["tls_reloads"], 1)
+            # A broken replacement (a key that does not match) is refused: the files in use stay.
+            shutil.copy(f"{self.certs}/web.key", f"{self.certs}/meshgate.key")
+            time.sleep(2.5)
+            self.assertGreaterEqual(self.hbone_stats()["tls_reload_failures"], 1)
+            self.assertEqual(self.go("status", "-target", f"{self.lab.vip}:9080", expect=ztunnel_id).get("status"), 200)
+        finally:
+            for n, data in saved.items():
+                with open(f"{self.certs}/next.{n}", "wb") as f:
+                    f.write(data)
+            os.rename(f"{self.certs}/next.key", f"{self.certs}/meshgate.key")
+            os.rename(f"{self.certs}/next.pem", f"{self.certs}/meshgate.pem")
+        deadline = time.time() + 10
+        while self.go("status", "-target", f"{self.lab.vip}:9080").get("status") != 200 and time.time() < deadline:
+            time.sleep(0.3)
+
     def test_g_counters_and_metrics(self):
         s = self.hbone_stats()
         self.assertGreater(s["tunnels"], 0)

@@ -5,6 +5,14 @@
 //	hbone_peer [flags] echo   -target AUTHORITY -bytes N     CONNECT, "ECHO N" to a who_server, N bytes back
 //	hbone_peer [flags] spread -target AUTHORITY -streams N   N streams, each asks the backend's name
 //	hbone_peer [flags] status -target AUTHORITY [-method M]  one request: its status
+//	hbone_peer [flags] serve  -listen ADDR                   an HBONE server: CONNECT dials :authority (a stand-in
+//	                                                         ztunnel, and the Go relay the benchmarks compare with)
+//	hbone_peer sink -listen ADDR                              TCP: reads to EOF, answers "OK <bytes>"
+//	hbone_peer [flags] bulk -target AUTHORITY -bytes N -tunnels T   T tunnels (one connection each) upload N bytes each
+//	hbone_peer tcpbulk -target ADDR -bytes N -tunnels T      the same over plain TCP to ADDR
+//	hbone_peer [flags] setup -target AUTHORITY -seconds S [-pooled]  CONNECTs per second, each on a new connection
+//	                                                         (or all on one pooled connection)
+//	hbone_peer [flags] idle -target AUTHORITY -tunnels T -seconds S  holds T open idle tunnels for S seconds
 //
 // Every mode prints one JSON object on stdout; exit 0 unless the peer could not run at all.
 package main
@@ -20,11 +28,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -214,9 +224,29 @@ func main() {
 	parallel := sub.Int("parallel", 50, "spread: streams at once")
 	method := sub.String("method", "CONNECT", "status: the request's method")
 	timeout := sub.Duration("timeout", 60*time.Second, "give up after this long")
+	listen := sub.String("listen", "", "serve, sink: the address to listen on")
+	tunnels := sub.Int("tunnels", 1, "bulk, tcpbulk, idle: tunnels at once")
+	seconds := sub.Float64("seconds", 5, "setup, idle: how long")
+	pooled := sub.Bool("pooled", false, "setup: every CONNECT on one pooled connection")
 	sub.Parse(args[1:])
+	switch args[0] {
+	case "serve":
+		serve(*listen)
+		return
+	case "sink":
+		sink(*listen)
+		return
+	}
 	time.AfterFunc(*timeout, func() { output(map[string]interface{}{"error": "timeout"}); os.Exit(3) })
 	switch args[0] {
+	case "bulk":
+		bulk(*target, *n, *tunnels, false)
+	case "tcpbulk":
+		bulk(*target, *n, *tunnels, true)
+	case "setup":
+		setup(*target, *seconds, *pooled)
+	case "idle":
+		idle(*target, *tunnels, *seconds)
 	case "echo":
 		echo(*target, *n)
 	case "spread":
@@ -225,5 +255,191 @@ func main() {
 		status(*target, *method)
 	default:
 		must(errors.New("unknown mode " + args[0]))
+	}
+}
+
+// serve is an HBONE server on Go's standard library: mutual TLS 1.3 (the client's chain checked
+// against the CA), CONNECT to the :authority, bytes spliced both ways with half-close.
+func serve(addr string) {
+	pem, err := os.ReadFile(*caFile)
+	must(err)
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	pair, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	must(err)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "CONNECT" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		up, err := net.DialTimeout("tcp", r.Host, 10*time.Second)
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		defer up.Close()
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		done := make(chan struct{})
+		go func() {
+			io.Copy(up, r.Body)
+			up.(*net.TCPConn).CloseWrite()
+			close(done)
+		}()
+		buf := make([]byte, 32<<10) // io.Copy's size: what a Go relay typically holds per direction
+		for {
+			n, err := up.Read(buf)
+			if n > 0 {
+				w.Write(buf[:n])
+				w.(http.Flusher).Flush()
+			}
+			if err != nil {
+				break
+			}
+		}
+		<-done
+	})
+	srv := &http.Server{Addr: addr, Handler: handler, TLSConfig: &tls.Config{
+		Certificates: []tls.Certificate{pair}, ClientCAs: roots, ClientAuth: tls.RequireAndVerifyClientCert,
+		MinVersion: tls.VersionTLS13, NextProtos: []string{"h2"}}}
+	must(srv.ListenAndServeTLS("", ""))
+}
+
+func sink(addr string) {
+	l, err := net.Listen("tcp", addr)
+	must(err)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			continue
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			n, _ := io.Copy(io.Discard, c)
+			fmt.Fprintf(c, "OK %d\n", n)
+		}(c)
+	}
+}
+
+// upload sends n bytes through one stream (or plain TCP connection) and waits for the sink's count.
+func upload(t *http.Transport, target string, n int, plain bool) error {
+	payload := make([]byte, 256<<10)
+	var body io.Reader
+	var send func([]byte) error
+	var finish func() error
+	if plain {
+		c, err := net.Dial("tcp", target)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		body, send, finish = c, func(b []byte) error { _, err := c.Write(b); return err }, func() error { return c.(*net.TCPConn).CloseWrite() }
+	} else {
+		resp, w, err := connect(t, "CONNECT", target)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		body, send, finish = resp.Body, func(b []byte) error { _, err := w.Write(b); return err }, w.Close
+	}
+	for left := n; left > 0; left -= len(payload) {
+		chunk := payload
+		if left < len(chunk) {
+			chunk = chunk[:left]
+		}
+		if err := send(chunk); err != nil {
+			return err
+		}
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(body).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != fmt.Sprintf("OK %d", n) {
+		return fmt.Errorf("the sink says %q", line)
+	}
+	return nil
+}
+
+func bulk(target string, n, tunnels int, plain bool) {
+	var wg sync.WaitGroup
+	errs := make(chan error, tunnels)
+	start := time.Now()
+	for i := 0; i < tunnels; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var t *http.Transport
+			if !plain {
+				t = transport() // one connection per tunnel
+			}
+			if err := upload(t, target, n, plain); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	close(errs)
+	result := map[string]interface{}{"bytes": n * tunnels, "seconds": elapsed, "mb_per_s": float64(n*tunnels) / elapsed / 1e6}
+	for err := range errs {
+		result["error"] = err.Error()
+	}
+	output(result)
+}
+
+func setup(target string, seconds float64, pooled bool) {
+	var done, failed int64
+	shared := transport()
+	end := time.Now().Add(time.Duration(seconds * float64(time.Second)))
+	var wg sync.WaitGroup
+	for p := 0; p < 8; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				t := shared
+				if !pooled {
+					t = transport()
+					t.DisableKeepAlives = true
+				}
+				if err := upload(t, target, 0, false); err != nil {
+					atomic.AddInt64(&failed, 1)
+				} else {
+					atomic.AddInt64(&done, 1)
+				}
+				if !pooled {
+					t.CloseIdleConnections()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	output(map[string]interface{}{"connects": done, "failed": failed, "per_second": float64(done) / seconds})
+}
+
+func idle(target string, tunnels int, seconds float64) {
+	t := transport()
+	open := 0
+	var writers []*io.PipeWriter
+	for i := 0; i < tunnels; i++ {
+		resp, w, err := connect(t, "CONNECT", target)
+		if err != nil || resp.StatusCode != 200 {
+			break
+		}
+		writers = append(writers, w)
+		open++
+	}
+	fmt.Printf("{\"open\": %d}\n", open)
+	os.Stdout.Sync()
+	time.Sleep(time.Duration(seconds * float64(time.Second)))
+	for _, w := range writers {
+		w.Close()
 	}
 }
