@@ -36,9 +36,10 @@ def sh(*args, check=True, ns=None, **kw):
 
 
 class Endpoint:
-    def __init__(self, name, address, zone, region="us-east", network="net-1", weight=1, healthy=True):
+    def __init__(self, name, address, zone, region="us-east", network="net-1", weight=1, healthy=True, identity=None):
         self.name, self.address, self.zone, self.region = name, address, zone, region
         self.network, self.weight, self.healthy = network, weight, healthy
+        self.identity = identity  # set: reached through its ztunnel (hbone = true) with this SPIFFE id
 
     @property
     def address6(self):
@@ -320,6 +321,7 @@ class Lab(NamespaceLab):
             for address in [self.endpoint_address(e)] + ([e.address6] if v6 else []):
                 lines += ["[[endpoint]]", 'service = "lab/who"', f'address = "{address}"', f"weight = {e.weight}",
                           f"healthy = {'true' if e.healthy else 'false'}",
+                          *([f'hbone = true', f'identity = "{e.identity}"'] if e.identity else []),
                           f'locality = {{ network = "{e.network}", region = "{e.region}", zone = "{e.zone}" }}', ""]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n" + self.extra_config)

@@ -56,6 +56,9 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"tls_reloads", t.tls_reloads},
         {"tls_reload_failures", t.tls_reload_failures},
         {"identities", proxy_->identities()},
+        {"pool", {{"connections", t.pool_connections}, {"connections_open", t.pool_connections_open},
+                  {"connect_failures", t.pool_connect_failures}, {"handshake_failures", t.pool_handshake_failures},
+                  {"refused_streams", t.pool_refused_streams}}},
     };
 }
 
@@ -78,6 +81,13 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_to_upstream, {{"direction", "to_upstream"}});
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_from_upstream, {{"direction", "from_upstream"}});
     w.counter("meshgate_hbone_protocol_errors_total", "HBONE clients closed for breaking HTTP/2", t.protocol_errors);
+    w.counter("meshgate_hbone_pool_connections_total", "HBONE connections opened to ztunnels", t.pool_connections);
+    w.gauge("meshgate_hbone_pool_connections_open", "HBONE connections to ztunnels open", static_cast<double>(t.pool_connections_open));
+    w.counter("meshgate_hbone_pool_failures_total", "HBONE connections to ztunnels that failed, by stage", t.pool_connect_failures,
+              {{"stage", "connect"}});
+    w.counter("meshgate_hbone_pool_failures_total", "HBONE connections to ztunnels that failed, by stage", t.pool_handshake_failures,
+              {{"stage", "handshake"}});
+    w.counter("meshgate_hbone_pool_refused_streams_total", "CONNECT streams to ztunnels answered other than 200", t.pool_refused_streams);
     w.counter("meshgate_hbone_tls_reloads_total", "times the TLS files were read again after a change", t.tls_reloads);
     w.counter("meshgate_hbone_tls_reload_failures_total", "changed TLS files that could not be used", t.tls_reload_failures);
 }

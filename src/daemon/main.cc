@@ -215,10 +215,10 @@ int main(int argc, char** argv) {
         }
         std::cerr << "meshgated: " << workers << " worker(s), " << ports.size() << " port(s); running\n";
         control.run();
-        hbone_proxy.reset();
         rte_eal_mp_wait_lcore();
 
         std::cout << control.counters().dump(2) << "\n";
+        hbone_proxy.reset();  // after the counters: they include its own
         worker_loops.clear();
         for (const auto& e : exception_ports) {
             rte_eth_dev_stop(e.tap_port);

@@ -31,8 +31,12 @@ public:
     void watch(int fd, uint32_t events, Handler* handler);
     void change(int fd, uint32_t events, Handler* handler);
     void forget(int fd);
-    // Frees `handler` after the current round of events: one of them may still name it.
-    void retire(std::unique_ptr<Handler> handler) { retired_.push_back(std::move(handler)); }
+    // Frees `object` after the current round of events: one of them may still name it, or it
+    // may be the one whose callback is running.
+    template <class T>
+    void retire(std::unique_ptr<T> object) {
+        if (object) retired_.push_back(std::shared_ptr<T>(std::move(object)));
+    }
 
     // Runs until stop(), calling `tick` about every `period`.
     void run(const std::function<void()>& tick, std::chrono::milliseconds period);
@@ -45,7 +49,7 @@ private:
     int epoll_ = -1;
     int wake_ = -1;  // eventfd: stop() writes, the loop wakes
     std::atomic<bool> stopping_{false};
-    std::vector<std::unique_ptr<Handler>> retired_;
+    std::vector<std::shared_ptr<void>> retired_;
 };
 
 }  // namespace meshgate::hbone

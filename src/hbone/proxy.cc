@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "core/sockaddr.h"
+#include "hbone/client_pool.h"
 #include "hbone/event_loop.h"
 #include "hbone/server_connection.h"
 
@@ -124,6 +125,7 @@ public:
     ProxyCounters& counters() override { return counters_; }
     const Catalog& catalog() override { return *catalog_; }
     uint64_t stream_hash() override { return random_(); }
+    ClientPool& pool() override { return pool_; }
     void closed(ServerConnection& connection) override {
         auto it = connections_.find(&connection);
         if (it == connections_.end()) return;
@@ -142,6 +144,7 @@ private:
         all.reserve(connections_.size());
         for (auto& [p, c] : connections_) all.push_back(p);
         for (auto* c : all) c->tick(now);  // a tick may end (and unlist) a connection
+        pool_.tick(now);
     }
 
     Proxy& proxy_;
@@ -152,6 +155,7 @@ private:
     std::shared_ptr<const Catalog> catalog_;
     std::mt19937_64 random_;
     ProxyCounters counters_;
+    ClientPool pool_{loop_, counters_, [this] { return proxy_.client_tls(); }};
     std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
     std::atomic<size_t> open_{0};
     std::thread thread_;
@@ -162,6 +166,7 @@ Proxy::Proxy(const HboneConfig& config, std::shared_ptr<const Catalog> catalog) 
     const TlsFiles files = files_of(config);
     tls_signature_ = signature(files);
     tls_ = TlsContext::load(TlsContext::Role::server, files);
+    client_tls_ = TlsContext::load(TlsContext::Role::client, files);
     raise_descriptor_limit();
     for (uint32_t i = 0; i < config.threads; ++i) threads_.push_back(std::make_unique<Thread>(*this, listen_on(config.listen), i == 0));
 }
@@ -206,14 +211,21 @@ void Proxy::refresh_tls(const HboneConfig& config) {
     }
     try {
         auto next = TlsContext::load(TlsContext::Role::server, files);
+        auto next_client = TlsContext::load(TlsContext::Role::client, files);
         std::lock_guard lock(mutex_);
         tls_ = std::move(next);
+        client_tls_ = std::move(next_client);
         tls_reloads_.fetch_add(1, std::memory_order_relaxed);
         std::cerr << "meshgated: hbone: TLS files read again (" << files.cert << "); new connections use them\n";
     } catch (const TlsError& e) {
         tls_reload_failures_.fetch_add(1, std::memory_order_relaxed);
         std::cerr << "meshgated: hbone: keeping the TLS files in use: " << e.what() << "\n";
     }
+}
+
+std::shared_ptr<const TlsContext> Proxy::client_tls() const {
+    std::lock_guard lock(mutex_);
+    return client_tls_;
 }
 
 std::vector<std::string> Proxy::identities() const { return tls()->identities(); }
@@ -239,6 +251,11 @@ Proxy::Totals Proxy::totals() const {
         t.bytes_to_upstream += get(c.bytes_to_upstream);
         t.bytes_from_upstream += get(c.bytes_from_upstream);
         t.protocol_errors += get(c.protocol_errors);
+        t.pool_connections += get(c.pool_connections);
+        t.pool_connections_open += get(c.pool_connections) - std::min(get(c.pool_connections), get(c.pool_connections_closed));
+        t.pool_connect_failures += get(c.pool_connect_failures);
+        t.pool_handshake_failures += get(c.pool_handshake_failures);
+        t.pool_refused_streams += get(c.pool_refused_streams);
     }
     t.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
     t.tls_reload_failures = tls_reload_failures_.load(std::memory_order_relaxed);

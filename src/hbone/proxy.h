@@ -43,6 +43,8 @@ public:
         uint64_t answered_400 = 0, answered_401 = 0, answered_503 = 0, answered_other = 0;
         uint64_t upstream_connect_failures = 0, bytes_to_upstream = 0, bytes_from_upstream = 0, protocol_errors = 0;
         uint64_t tls_reloads = 0, tls_reload_failures = 0;
+        uint64_t pool_connections = 0, pool_connections_open = 0, pool_connect_failures = 0, pool_handshake_failures = 0,
+                 pool_refused_streams = 0;
     };
     Totals totals() const;
     // Identities of the certificate in use.
@@ -54,6 +56,7 @@ private:
 
     std::shared_ptr<const Catalog> catalog() const;
     std::shared_ptr<const TlsContext> tls() const;
+    std::shared_ptr<const TlsContext> client_tls() const;
     // Loads the TLS files again if their paths or contents changed; keeps the old on error.
     void refresh_tls(const HboneConfig& config);
 
@@ -61,7 +64,7 @@ private:
     mutable std::mutex mutex_;  // guards catalog_, tls_ and the files' signature
     std::shared_ptr<const Catalog> catalog_;
     std::atomic<uint64_t> catalog_generation_{0};
-    std::shared_ptr<const TlsContext> tls_;
+    std::shared_ptr<const TlsContext> tls_, client_tls_;  // the node's identity, both ways
     std::string tls_signature_;  // paths, sizes and modification times of the files in use
     std::atomic<uint64_t> tls_reloads_{0}, tls_reload_failures_{0};
 };

@@ -33,6 +33,12 @@ struct ProxyCounters {
     std::atomic<uint64_t> upstream_connect_failures{0};
     std::atomic<uint64_t> bytes_to_upstream{0}, bytes_from_upstream{0};
     std::atomic<uint64_t> protocol_errors{0};     // HTTP/2 peers closed with GOAWAY(PROTOCOL_ERROR)
+    // The client side: pooled HBONE connections to ztunnels.
+    std::atomic<uint64_t> pool_connections{0};        // opened
+    std::atomic<uint64_t> pool_connections_closed{0};
+    std::atomic<uint64_t> pool_connect_failures{0};   // TCP
+    std::atomic<uint64_t> pool_handshake_failures{0}; // TLS, or not the expected identity
+    std::atomic<uint64_t> pool_refused_streams{0};    // answered other than 200
 
     static void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 };

@@ -11,14 +11,18 @@
 
 #include <cerrno>
 
-#include "core/sockaddr.h"
+#include "hbone/client_pool.h"
+#include "hbone/tcp_upstream.h"
 #include "hbone/tls_context.h"
 
 namespace meshgate::hbone {
 
 namespace {
 
-// One read's worth from either side; the thread's loop reads one socket at a time.
+// HBONE's port on every ztunnel (istio-semantics.md §8).
+constexpr uint16_t hbone_port = 15008;
+
+// One read's worth; the thread's loop reads one socket at a time.
 thread_local uint8_t read_buffer[64 << 10];
 
 HandshakeFailure classify(SSL* ssl, unsigned long error) {
@@ -42,84 +46,6 @@ HandshakeFailure failure_of(PeerVerdict v) {
 }
 
 }  // namespace
-
-// The TCP connection behind one admitted CONNECT stream.
-class ServerConnection::Upstream final : public EventLoop::Handler {
-public:
-    Upstream(ServerConnection& connection, int32_t stream, int fd)
-        : connection_(connection), stream_(stream), fd_(fd), deadline_(Clock::now() + connect_timeout) {}
-    ~Upstream() override { ::close(fd_); }
-
-    void on_events(uint32_t events) override {
-        if (gone_ || connection_.ended_) return;
-        if (connecting_) {
-            int error = 0;
-            socklen_t length = sizeof error;
-            getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
-            if (error == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-            connection_.upstream_connected(*this, error ? error : ((events & EPOLLOUT) ? 0 : ECONNREFUSED));
-        } else {
-            if (events & EPOLLOUT) {
-                wants_write_ = false;
-                connection_.session_->upstream_writable(stream_);
-            }
-            if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read();
-        }
-        connection_.pump();
-    }
-
-    // Reads while the stream has room; pauses (no EPOLLIN) when it has none.
-    void read() {
-        ConnectSession& session = *connection_.session_;
-        while (!read_done_ && !gone_) {
-            const size_t room = session.upstream_room(stream_);
-            if (room == 0) {
-                paused_ = true;
-                return;
-            }
-            const ssize_t n = recv(fd_, read_buffer, std::min(room, sizeof read_buffer), MSG_DONTWAIT);
-            if (n > 0) {
-                session.upstream_data(stream_, std::span(read_buffer, static_cast<size_t>(n)));
-                ProxyCounters::add(connection_.owner_.counters().bytes_from_upstream, static_cast<uint64_t>(n));
-            } else if (n == 0) {
-                read_done_ = true;
-                session.upstream_closed(stream_);
-            } else if (errno == EAGAIN || errno == EINTR) {
-                return;
-            } else {
-                read_done_ = true;
-                session.upstream_failed(stream_);
-            }
-        }
-    }
-
-    // The events this upstream waits for now; re-armed when they change.
-    void watch(EventLoop& loop) {
-        if (gone_) return;
-        if (paused_ && connection_.session_->upstream_room(stream_) > 0) paused_ = false;
-        const uint32_t events = ((connecting_ || read_done_ || paused_) ? 0u : uint32_t{EPOLLIN}) |
-                                ((connecting_ || wants_write_) ? uint32_t{EPOLLOUT} : 0u);
-        // Nothing to wait for: out of epoll, which would otherwise report a hang-up over and over.
-        if (events == 0) {
-            if (watched_) loop.forget(fd_);
-            watched_ = false;
-        } else if (!watched_) {
-            loop.watch(fd_, events, this);
-            watched_ = true;
-        } else if (events != events_) {
-            loop.change(fd_, events, this);
-        }
-        events_ = events;
-    }
-
-    ServerConnection& connection_;
-    const int32_t stream_;
-    const int fd_;
-    const Clock::time_point deadline_;
-    bool connecting_ = true, wants_write_ = false, read_done_ = false, paused_ = false, gone_ = false;
-    bool watched_ = false;
-    uint32_t events_ = 0;
-};
 
 ServerConnection::ServerConnection(ConnectionOwner& owner, int fd, SSL* ssl, const SocketAddress& peer)
     : owner_(owner), tls_(fd, ssl), peer_(peer), handshake_deadline_(Clock::now() + handshake_timeout) {
@@ -204,15 +130,37 @@ bool ServerConnection::write_client() {
 }
 
 void ServerConnection::pump() {
-    for (;;) {
-        const size_t before = out_.size();
-        session_->output_to(out_, output_limit);
-        if (!write_client()) return end();
-        // More may come once the client took this, unless the socket is full or nothing came.
-        if (tls_wants_write_ || out_.size() == before) break;
+    if (ended_) return;
+    if (pumping_) {  // a link's callback inside this pump: the outer one goes round again
+        pump_again_ = true;
+        return;
     }
+    pumping_ = true;
+    do {
+        pump_again_ = false;
+        for (;;) {
+            const size_t before = out_.size();
+            session_->output_to(out_, output_limit);
+            if (!write_client()) {
+                pumping_ = false;
+                return end();
+            }
+            // More may come once the client took this, unless the socket is full or nothing came.
+            if (tls_wants_write_ || out_.size() == before) break;
+        }
+        // Links with room again offer more (they may call back: the ids are taken first).
+        std::vector<int32_t> ids;
+        for (auto& [id, link] : upstreams_) {
+            if (session_->upstream_room(id) > 0) ids.push_back(id);
+        }
+        for (int32_t id : ids) {
+            auto it = upstreams_.find(id);
+            if (it != upstreams_.end()) it->second->resume();
+        }
+    } while (pump_again_ && !ended_);
+    pumping_ = false;
+    if (ended_) return;
     if (session_->finished() && out_.empty()) return end();
-    for (auto& [id, u] : upstreams_) u->watch(owner_.loop());
     watch_client();
 }
 
@@ -233,15 +181,12 @@ void ServerConnection::tick(Clock::time_point now) {
         }
         return;
     }
-    bool late = false;
-    for (auto& [id, u] : upstreams_) {
-        if (u->connecting_ && now >= u->deadline_) {
-            upstream_connected(*u, ETIMEDOUT);
-            late = true;
-            break;  // upstream_connected changed upstreams_
-        }
+    std::vector<int32_t> late;
+    for (auto& [id, link] : upstreams_) {
+        if (link->expired(now)) late.push_back(id);
     }
-    if (late && !ended_) pump();
+    for (int32_t id : late) upstream_connected(id, false);
+    if (!late.empty()) pump();
 }
 
 void ServerConnection::end() {
@@ -254,7 +199,7 @@ void ServerConnection::end() {
     owner_.closed(*this);
 }
 
-void ServerConnection::open(int32_t stream, const ConnectDecision& decision, const ConnectHeaders&) {
+void ServerConnection::open(int32_t stream, const ConnectDecision& decision, const ConnectHeaders& headers) {
     const Catalog& catalog = owner_.catalog();
     const Config& config = catalog.config();
     uint32_t endpoint = decision.endpoint ? *decision.endpoint : catalog.backends(decision.service).pick(owner_.stream_hash());
@@ -262,74 +207,77 @@ void ServerConnection::open(int32_t stream, const ConnectDecision& decision, con
         return session_->connected(stream, false, "no endpoint to select");
     }
     const Endpoint& e = config.endpoints[endpoint];
-    if (!e.address) return session_->connected(stream, false, "the endpoint has no address");
-    if (e.hbone) return session_->connected(stream, false, "the endpoint is reached through HBONE, which this proxy does not originate yet");
-    sockaddr_storage address;
-    const socklen_t length = to_sockaddr(*e.address, e.port ? *e.port : decision.target_port, address);
-    const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return session_->connected(stream, false, "socket: out of descriptors");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto u = std::make_unique<Upstream>(*this, stream, fd);
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+    if (!e.address) return session_->connected(stream, false, "the endpoint has no address (a remote network's)");
+    const uint16_t port = e.port ? *e.port : decision.target_port;
+    std::unique_ptr<UpstreamLink> link;
+    if (e.hbone) {
+        // Through its ztunnel: CONNECT endpoint IP:target port on a pooled connection to IP:15008.
+        link = owner_.pool().open(*this, stream, SocketAddress{*e.address, hbone_port}, e.identity,
+                                  SocketAddress{*e.address, port}.to_string(), headers);
+    } else {
+        link = TcpUpstream::open(owner_.loop(), *this, owner_.counters(), stream, *e.address, port);
+    }
+    if (!link) {
         ProxyCounters::add(owner_.counters().upstream_connect_failures);
         return session_->connected(stream, false, "connect failed");
     }
-    u->watch(owner_.loop());
-    upstreams_[stream] = std::move(u);
+    upstreams_[stream] = std::move(link);
+    connected_[stream] = false;
 }
 
-void ServerConnection::upstream_connected(Upstream& u, int error) {
-    const int32_t stream = u.stream_;
-    if (error) {
+void ServerConnection::release(int32_t stream) {
+    auto it = upstreams_.find(stream);
+    if (it == upstreams_.end()) return;
+    if (connected_[stream]) ProxyCounters::add(owner_.counters().streams_closed);
+    connected_.erase(stream);
+    owner_.loop().retire(std::move(it->second));  // its callback may be running
+    upstreams_.erase(it);
+}
+
+void ServerConnection::upstream_connected(int32_t stream, bool ok) {
+    if (!upstreams_.count(stream)) return;
+    if (!ok) {
         ProxyCounters::add(owner_.counters().upstream_connect_failures);
-        u.gone_ = true;
-        owner_.loop().forget(u.fd_);
-        auto it = upstreams_.find(stream);
-        owner_.loop().retire(std::move(it->second));
-        upstreams_.erase(it);
+        release(stream);
         session_->connected(stream, false, "connect failed");
         return;
     }
-    u.connecting_ = false;
+    connected_[stream] = true;
     ProxyCounters::add(owner_.counters().streams);
     session_->connected(stream, true);
 }
 
+size_t ServerConnection::upstream_room(int32_t stream) { return session_ ? session_->upstream_room(stream) : 0; }
+
+size_t ServerConnection::upstream_data(int32_t stream, std::span<const uint8_t> bytes) {
+    return session_ ? session_->upstream_data(stream, bytes) : 0;
+}
+
+void ServerConnection::upstream_closed(int32_t stream) {
+    if (session_) session_->upstream_closed(stream);
+}
+
+void ServerConnection::upstream_failed(int32_t stream) {
+    if (session_) session_->upstream_failed(stream);
+}
+
+void ServerConnection::upstream_writable(int32_t stream) {
+    if (session_) session_->upstream_writable(stream);
+}
+
+void ServerConnection::upstream_pump() { pump(); }
+
 size_t ServerConnection::write(int32_t stream, std::span<const uint8_t> bytes) {
     auto it = upstreams_.find(stream);
-    if (it == upstreams_.end() || it->second->gone_) return 0;
-    Upstream& u = *it->second;
-    const ssize_t n = send(u.fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-        ProxyCounters::add(owner_.counters().bytes_to_upstream, static_cast<uint64_t>(n));
-        return static_cast<size_t>(n);
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        u.wants_write_ = true;
-        return 0;
-    }
-    // The upstream is gone: its stream is reset; the client's bytes are dropped with it.
-    u.read_done_ = true;
-    session_->upstream_failed(stream);
-    return 0;
+    return it == upstreams_.end() ? 0 : it->second->write(bytes);
 }
 
 void ServerConnection::shutdown_write(int32_t stream) {
     auto it = upstreams_.find(stream);
-    if (it != upstreams_.end()) ::shutdown(it->second->fd_, SHUT_WR);
+    if (it != upstreams_.end()) it->second->shutdown_write();
 }
 
-void ServerConnection::close(int32_t stream) {
-    auto it = upstreams_.find(stream);
-    if (it == upstreams_.end()) return;
-    Upstream& u = *it->second;
-    if (!u.connecting_) ProxyCounters::add(owner_.counters().streams_closed);
-    u.gone_ = true;
-    if (u.watched_) owner_.loop().forget(u.fd_);
-    owner_.loop().retire(std::move(it->second));
-    upstreams_.erase(it);
-}
+void ServerConnection::close(int32_t stream) { release(stream); }
 
 void ServerConnection::answered(int32_t, int status) {
     auto& c = owner_.counters();

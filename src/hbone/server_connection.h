@@ -12,10 +12,12 @@
 #include "hbone/event_loop.h"
 #include "hbone/proxy_counters.h"
 #include "hbone/tls_socket.h"
+#include "hbone/upstream_link.h"
 
 namespace meshgate::hbone {
 
 class ServerConnection;
+class ClientPool;
 
 // What a server connection needs of the thread that runs it.
 class ConnectionOwner {
@@ -27,21 +29,23 @@ public:
     virtual const Catalog& catalog() = 0;
     // A fresh hash for a new stream's endpoint choice.
     virtual uint64_t stream_hash() = 0;
+    // The thread's pool of HBONE connections to endpoints' ztunnels (hbone = true).
+    virtual ClientPool& pool() = 0;
     // The connection is over: the owner forgets it (and retires it into the loop).
     virtual void closed(ServerConnection& connection) = 0;
 };
 
 // One accepted HBONE connection (waypoint role): the TLS handshake and the client's checks,
-// then its ConnectSession, with one non-blocking TCP upstream per admitted CONNECT stream.
+// then its ConnectSession, with an upstream link per admitted CONNECT stream: a TCP connection
+// to the endpoint, or a stream of a pooled HBONE connection to the endpoint's ztunnel.
 //
 // Nothing waits on a slow side: bytes for the client wait in `out_` (at most `output_limit`
 // plus one frame) and in the session's per-stream buffers; an upstream is read only while its
 // stream has room, and the client only while `out_` is below the limit.
-class ServerConnection final : public EventLoop::Handler, private Upstreams {
+class ServerConnection final : public EventLoop::Handler, private Upstreams, private UpstreamEvents {
 public:
     using Clock = std::chrono::steady_clock;
     static constexpr auto handshake_timeout = std::chrono::seconds(10);
-    static constexpr auto connect_timeout = std::chrono::seconds(10);
     static constexpr size_t output_limit = 256 << 10;
 
     ServerConnection(ConnectionOwner& owner, int fd, SSL* ssl, const SocketAddress& peer);
@@ -54,8 +58,6 @@ public:
     void abort() { end(); }
 
 private:
-    class Upstream;
-
     void handshake();
     void read_client();
     // Moves the session's output to the client and re-arms every socket; ends the connection
@@ -72,18 +74,28 @@ private:
     void close(int32_t stream) override;
     void answered(int32_t stream, int status) override;
 
-    void upstream_connected(Upstream& u, int error);
+    // UpstreamEvents (the links' side).
+    void upstream_connected(int32_t stream, bool ok) override;
+    size_t upstream_room(int32_t stream) override;
+    size_t upstream_data(int32_t stream, std::span<const uint8_t> bytes) override;
+    void upstream_closed(int32_t stream) override;
+    void upstream_failed(int32_t stream) override;
+    void upstream_writable(int32_t stream) override;
+    void upstream_pump() override;
+    void release(int32_t stream);
 
     ConnectionOwner& owner_;
     TlsSocket tls_;
     SocketAddress peer_;
     bool ended_ = false;
     bool tls_wants_write_ = false;
+    bool pumping_ = false, pump_again_ = false;
     uint32_t watched_ = 0;
     Clock::time_point handshake_deadline_;
     std::unique_ptr<ConnectSession> session_;
     ByteQueue out_;
-    std::map<int32_t, std::unique_ptr<Upstream>> upstreams_;
+    std::map<int32_t, std::unique_ptr<UpstreamLink>> upstreams_;
+    std::map<int32_t, bool> connected_;  // of upstreams_: whether the link is up
 };
 
 }  // namespace meshgate::hbone

@@ -16,6 +16,7 @@ golang-go. Everything it makes is removed at exit.
 import json
 import math
 import os
+import pathlib
 import shutil
 import socket
 import ssl
@@ -36,6 +37,8 @@ ENDPOINTS = [
     meshlab.Endpoint("east-1a-1", "10.20.0.11", "us-east-1a", weight=1),
     meshlab.Endpoint("east-1a-2", "10.20.0.12", "us-east-1a", weight=3),
     meshlab.Endpoint("east-1b-1", "10.20.0.21", "us-east-1b"),
+    # Behind a ztunnel (a Go HBONE server on its 15008): meshgate reaches it with HBONE too.
+    meshlab.Endpoint("mesh-1c-1", "10.20.0.31", "us-east-1c", identity="spiffe://cluster.local/ns/istio-system/sa/ztunnel"),
 ]
 BY_ADDRESS = {e.address: e.name for e in ENDPOINTS}
 MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
@@ -62,6 +65,10 @@ class HboneTest(unittest.TestCase):
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
+            cls.ztunnel = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("e3"), cls.peer, "-ca", f"{cls.certs}/ca.pem",
+                                            "-cert", f"{cls.certs}/ztunnel.pem", "-key", f"{cls.certs}/ztunnel.key",
+                                            "serve", "-listen", "10.20.0.31:15008"])
+            cls.lab.processes.append(cls.ztunnel)
             cls.wait_listening()
         except BaseException:
             cls.lab.close()
@@ -264,7 +271,7 @@ class HboneTest(unittest.TestCase):
         """The files replaced on disk (as cert-manager or an agent renews them): new connections
         get the new certificate within a few seconds, with no reload and no restart."""
         ztunnel_id = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-        saved = {n: open(f"{self.certs}/meshgate.{n}", "rb").read() for n in ("pem", "key")}
+        saved = {n: pathlib.Path(f"{self.certs}/meshgate.{n}").read_bytes() for n in ("pem", "key")}
         try:
             for n in ("pem", "key"):  # a rename, as renewers do: never a half-written file
                 shutil.copy(f"{self.certs}/ztunnel.{n}", f"{self.certs}/next.{n}")
@@ -293,6 +300,32 @@ class HboneTest(unittest.TestCase):
         deadline = time.time() + 10
         while self.go("status", "-target", f"{self.lab.vip}:9080").get("status") != 200 and time.time() < deadline:
             time.sleep(0.3)
+
+    def test_i_endpoint_behind_a_ztunnel(self):
+        """hbone = true: the stream goes on as a CONNECT to the endpoint's ztunnel (a Go HBONE
+        server), on pooled connections of at most 100 streams, its identity checked."""
+        r = self.go("echo", "-target", "10.20.0.31:9080", "-bytes", str(2 << 20))
+        self.assertEqual((r.get("status"), r.get("backend"), r.get("match")), (200, "mesh-1c-1", True), r)
+        before = self.hbone_stats()["pool"]
+        # 150 tunnels held open at once: two pooled connections carry them.
+        cmd = [self.peer, "-server", f"{self.lab.node_address}:15008", "-ca", f"{self.certs}/ca.pem", "-cert",
+               f"{self.certs}/web.pem", "-key", f"{self.certs}/web.key", "-expect", MESHGATE_ID,
+               "idle", "-target", "10.20.0.31:9080", "-tunnels", "150", "-seconds", "3"]
+        p = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("c"), *cmd], stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(json.loads(p.stdout.readline())["open"], 150)
+            during = self.hbone_stats()["pool"]
+            p.wait(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        # Pools are per proxy thread: the burst may reuse the echo's connection (then one more) or
+        # open two of its own; never one per stream.
+        opened = during["connections"] - before["connections"]
+        self.assertIn(opened, (1, 2), (before, during))
+        self.assertEqual(during["connections_open"], before["connections_open"] + opened, (before, during))
+        self.assertEqual(during["handshake_failures"], 0, during)
 
     def test_g_counters_and_metrics(self):
         s = self.hbone_stats()
