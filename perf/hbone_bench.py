@@ -116,6 +116,8 @@ class Bench:
         finally:
             if p.poll() is None:
                 p.kill()
+                p.wait()
+            p.stdout.close()
         if opened != tunnels:
             raise RuntimeError(f"only {opened} of {tunnels} idle tunnels opened through {port}")
         return max(0, during - before) / tunnels

@@ -153,6 +153,9 @@ void ControlThread::drain_events() {
             }
         }
     }
+    for (auto* c : companions_) {
+        for (const auto& [slot, result] : c->take_connect_outcomes()) outliers_.record(slot, result, now, live_);
+    }
     note_update();
     if (changed && !live_.dirty()) publish_neighbours();
 }

@@ -55,6 +55,7 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"protocol_errors", t.protocol_errors},
         {"tls_reloads", t.tls_reloads},
         {"tls_reload_failures", t.tls_reload_failures},
+        {"outcomes_dropped", t.outcomes_dropped},
         {"identities", proxy_->identities()},
         {"pool", {{"connections", t.pool_connections}, {"connections_open", t.pool_connections_open},
                   {"connect_failures", t.pool_connect_failures}, {"handshake_failures", t.pool_handshake_failures},

@@ -17,6 +17,7 @@ public:
     ~HboneCompanion() override;
 
     void published(const dataplane::Snapshot& snapshot) override;
+    std::vector<std::pair<uint32_t, lb::ConnectResult>> take_connect_outcomes() override { return proxy_->take_outcomes(); }
     void add_stats(nlohmann::json& doc) override;
     void add_metrics(control::PrometheusWriter& w) override;
 

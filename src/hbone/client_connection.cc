@@ -62,10 +62,11 @@ struct ClientCallbacks {
             if (l->status_ != 200) {
                 // A refusal: counted, and the server stream answers 503 (the owner releases us).
                 ProxyCounters::add(me.counters_.pool_refused_streams);
-                l->events_.upstream_connected(l->owner_stream_, false);
+                l->events_.upstream_connected(l->owner_stream_, l->status_ == 401 ? UpstreamEvents::Outcome::denied
+                                                                                  : UpstreamEvents::Outcome::failed);
                 return 0;
             }
-            l->events_.upstream_connected(l->owner_stream_, true);
+            l->events_.upstream_connected(l->owner_stream_, UpstreamEvents::Outcome::connected);
         }
         if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
             l->remote_done_ = true;
@@ -99,7 +100,7 @@ struct ClientCallbacks {
         me.touched(*l);
         if (!l->answered_) {
             l->answered_ = true;
-            l->events_.upstream_connected(l->owner_stream_, false);
+            l->events_.upstream_connected(l->owner_stream_, UpstreamEvents::Outcome::failed);
         } else if (error != NGHTTP2_NO_ERROR || !l->remote_done_) {
             l->failed_ = true;
             l->events_.upstream_failed(l->owner_stream_);
@@ -228,7 +229,7 @@ void ClientConnection::add(HboneUpstream& link) {
     if (closed_) {
         link.connection_ = nullptr;
         link.answered_ = true;
-        link.events_.upstream_connected(link.owner_stream_, false);
+        link.events_.upstream_connected(link.owner_stream_, UpstreamEvents::Outcome::failed);
         return;
     }
     if (!secure_) {
@@ -250,7 +251,7 @@ void ClientConnection::submit(HboneUpstream& link) {
     if (id < 0) {
         link.connection_ = nullptr;
         link.answered_ = true;
-        link.events_.upstream_connected(link.owner_stream_, false);
+        link.events_.upstream_connected(link.owner_stream_, UpstreamEvents::Outcome::failed);
         return;
     }
     link.id_ = id;
@@ -427,7 +428,7 @@ void ClientConnection::fail_all() {
         owners.push_back(&l->events_);
         if (!l->answered_) {
             l->answered_ = true;
-            l->events_.upstream_connected(l->owner_stream_, false);
+            l->events_.upstream_connected(l->owner_stream_, UpstreamEvents::Outcome::failed);
         } else if (!l->remote_done_) {
             l->failed_ = true;
             l->events_.upstream_failed(l->owner_stream_);

@@ -126,6 +126,14 @@ public:
     const Catalog& catalog() override { return *catalog_; }
     uint64_t stream_hash() override { return random_(); }
     ClientPool& pool() override { return pool_; }
+    void connect_outcome(uint32_t endpoint, lb::ConnectResult result) override {
+        std::lock_guard lock(proxy_.outcomes_mutex_);
+        if (proxy_.outcomes_.size() >= max_outcomes) {
+            proxy_.outcomes_dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        proxy_.outcomes_.emplace_back(endpoint, result);
+    }
     void closed(ServerConnection& connection) override {
         auto it = connections_.find(&connection);
         if (it == connections_.end()) return;
@@ -223,6 +231,13 @@ void Proxy::refresh_tls(const HboneConfig& config) {
     }
 }
 
+std::vector<std::pair<uint32_t, lb::ConnectResult>> Proxy::take_outcomes() {
+    std::vector<std::pair<uint32_t, lb::ConnectResult>> taken;
+    std::lock_guard lock(outcomes_mutex_);
+    taken.swap(outcomes_);
+    return taken;
+}
+
 std::shared_ptr<const TlsContext> Proxy::client_tls() const {
     std::lock_guard lock(mutex_);
     return client_tls_;
@@ -259,6 +274,7 @@ Proxy::Totals Proxy::totals() const {
     }
     t.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
     t.tls_reload_failures = tls_reload_failures_.load(std::memory_order_relaxed);
+    t.outcomes_dropped = outcomes_dropped_.load(std::memory_order_relaxed);
     return t;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "hbone/catalog.h"
+#include "lb/outlier_detector.h"
 #include "hbone/proxy_counters.h"
 #include "hbone/tls_context.h"
 
@@ -42,11 +43,15 @@ public:
         uint64_t streams = 0, streams_open = 0;
         uint64_t answered_400 = 0, answered_401 = 0, answered_503 = 0, answered_other = 0;
         uint64_t upstream_connect_failures = 0, bytes_to_upstream = 0, bytes_from_upstream = 0, protocol_errors = 0;
-        uint64_t tls_reloads = 0, tls_reload_failures = 0;
+        uint64_t tls_reloads = 0, tls_reload_failures = 0, outcomes_dropped = 0;
         uint64_t pool_connections = 0, pool_connections_open = 0, pool_connect_failures = 0, pool_handshake_failures = 0,
                  pool_refused_streams = 0;
     };
     Totals totals() const;
+    // Connect outcomes towards endpoints since the last call (endpoint index, result), for
+    // outlier detection; at most `max_outcomes` wait, the rest are dropped and counted.
+    static constexpr size_t max_outcomes = 65536;
+    std::vector<std::pair<uint32_t, lb::ConnectResult>> take_outcomes();
     // Identities of the certificate in use.
     std::vector<std::string> identities() const;
 
@@ -67,6 +72,9 @@ private:
     std::shared_ptr<const TlsContext> tls_, client_tls_;  // the node's identity, both ways
     std::string tls_signature_;  // paths, sizes and modification times of the files in use
     std::atomic<uint64_t> tls_reloads_{0}, tls_reload_failures_{0};
+    std::mutex outcomes_mutex_;
+    std::vector<std::pair<uint32_t, lb::ConnectResult>> outcomes_;
+    std::atomic<uint64_t> outcomes_dropped_{0};
 };
 
 }  // namespace meshgate::hbone

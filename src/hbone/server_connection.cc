@@ -185,7 +185,7 @@ void ServerConnection::tick(Clock::time_point now) {
     for (auto& [id, link] : upstreams_) {
         if (link->expired(now)) late.push_back(id);
     }
-    for (int32_t id : late) upstream_connected(id, false);
+    for (int32_t id : late) upstream_connected(id, Outcome::timed_out);
     if (!late.empty()) pump();
 }
 
@@ -219,30 +219,39 @@ void ServerConnection::open(int32_t stream, const ConnectDecision& decision, con
     }
     if (!link) {
         ProxyCounters::add(owner_.counters().upstream_connect_failures);
+        owner_.connect_outcome(endpoint, lb::ConnectResult::failure);
         return session_->connected(stream, false, "connect failed");
     }
     upstreams_[stream] = std::move(link);
-    connected_[stream] = false;
+    links_[stream] = {endpoint, false};
 }
 
 void ServerConnection::release(int32_t stream) {
     auto it = upstreams_.find(stream);
     if (it == upstreams_.end()) return;
-    if (connected_[stream]) ProxyCounters::add(owner_.counters().streams_closed);
-    connected_.erase(stream);
+    if (links_[stream].up) ProxyCounters::add(owner_.counters().streams_closed);
+    links_.erase(stream);
     owner_.loop().retire(std::move(it->second));  // its callback may be running
     upstreams_.erase(it);
 }
 
-void ServerConnection::upstream_connected(int32_t stream, bool ok) {
-    if (!upstreams_.count(stream)) return;
-    if (!ok) {
+void ServerConnection::upstream_connected(int32_t stream, Outcome outcome) {
+    auto it = links_.find(stream);
+    if (it == links_.end()) return;
+    const uint32_t endpoint = it->second.endpoint;
+    switch (outcome) {
+        case Outcome::connected: owner_.connect_outcome(endpoint, lb::ConnectResult::success); break;
+        case Outcome::failed: owner_.connect_outcome(endpoint, lb::ConnectResult::failure); break;
+        case Outcome::timed_out: owner_.connect_outcome(endpoint, lb::ConnectResult::timeout); break;
+        case Outcome::denied: break;
+    }
+    if (outcome != Outcome::connected) {
         ProxyCounters::add(owner_.counters().upstream_connect_failures);
         release(stream);
         session_->connected(stream, false, "connect failed");
         return;
     }
-    connected_[stream] = true;
+    it->second.up = true;
     ProxyCounters::add(owner_.counters().streams);
     session_->connected(stream, true);
 }

@@ -31,6 +31,9 @@ public:
     virtual uint64_t stream_hash() = 0;
     // The thread's pool of HBONE connections to endpoints' ztunnels (hbone = true).
     virtual ClientPool& pool() = 0;
+    // How a connect to endpoint `endpoint` (its index in the catalog's Config) went: outlier
+    // detection's input.
+    virtual void connect_outcome(uint32_t endpoint, lb::ConnectResult result) = 0;
     // The connection is over: the owner forgets it (and retires it into the loop).
     virtual void closed(ServerConnection& connection) = 0;
 };
@@ -75,7 +78,7 @@ private:
     void answered(int32_t stream, int status) override;
 
     // UpstreamEvents (the links' side).
-    void upstream_connected(int32_t stream, bool ok) override;
+    void upstream_connected(int32_t stream, Outcome outcome) override;
     size_t upstream_room(int32_t stream) override;
     size_t upstream_data(int32_t stream, std::span<const uint8_t> bytes) override;
     void upstream_closed(int32_t stream) override;
@@ -95,7 +98,11 @@ private:
     std::unique_ptr<ConnectSession> session_;
     ByteQueue out_;
     std::map<int32_t, std::unique_ptr<UpstreamLink>> upstreams_;
-    std::map<int32_t, bool> connected_;  // of upstreams_: whether the link is up
+    struct LinkState {
+        uint32_t endpoint = 0;  // index in the catalog's Config::endpoints
+        bool up = false;
+    };
+    std::map<int32_t, LinkState> links_;  // of upstreams_
 };
 
 }  // namespace meshgate::hbone

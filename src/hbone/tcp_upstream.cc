@@ -50,9 +50,10 @@ void TcpUpstream::on_events(uint32_t events) {
         if (error == 0 && (events & EPOLLOUT)) {
             connecting_ = false;
             watch();  // from the connect's EPOLLOUT to reading
-            events_.upstream_connected(stream_, true);
+            events_.upstream_connected(stream_, UpstreamEvents::Outcome::connected);
         } else {
-            events_.upstream_connected(stream_, false);  // the owner releases this (freed after this round)
+            // The owner releases this link (freed after this round of events).
+            events_.upstream_connected(stream_, error == ETIMEDOUT ? UpstreamEvents::Outcome::timed_out : UpstreamEvents::Outcome::failed);
         }
     } else {
         if (events & EPOLLOUT) {

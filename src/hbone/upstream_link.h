@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <span>
 
+#include "lb/outlier_detector.h"
+
 namespace meshgate::hbone {
 
 // What the far side of a CONNECT stream tells the stream's owner (the server connection), in
@@ -11,8 +13,15 @@ namespace meshgate::hbone {
 class UpstreamEvents {
 public:
     virtual ~UpstreamEvents() = default;
+    // How a link's connect went (istio-semantics.md §6: what outlier detection counts).
+    enum class Outcome : uint8_t {
+        connected,
+        failed,     // refused, reset, TLS or identity failure, a CONNECT answered other than 200 or 401
+        timed_out,
+        denied,     // a CONNECT answered 401: the peer's policy, not its health
+    };
     // Connected (or not: then the link is done and the owner releases it).
-    virtual void upstream_connected(int32_t stream, bool ok) = 0;
+    virtual void upstream_connected(int32_t stream, Outcome outcome) = 0;
     // How many bytes from the far side the owner can take now.
     virtual size_t upstream_room(int32_t stream) = 0;
     // Bytes from the far side, at most upstream_room(); returns how many the owner took.

@@ -61,7 +61,9 @@ class HboneTest(unittest.TestCase):
         subprocess.run(["go", "build", "-o", cls.peer, os.path.join(HERE, "..", "hbone", "go", "hbone_peer.go")], check=True,
                        env={**os.environ, "GO111MODULE": "off", "GOCACHE": os.path.join(cls.work, "gocache"),
                             "HOME": cls.work})
-        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs),
+        # Outlier detection counts the proxy's connects too (test_j).
+        rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs) + rule,
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
@@ -320,12 +322,35 @@ class HboneTest(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            p.stdout.close()
         # Pools are per proxy thread: the burst may reuse the echo's connection (then one more) or
         # open two of its own; never one per stream.
         opened = during["connections"] - before["connections"]
         self.assertIn(opened, (1, 2), (before, during))
         self.assertEqual(during["connections_open"], before["connections_open"] + opened, (before, during))
         self.assertEqual(during["handshake_failures"], 0, during)
+
+    def test_j_failed_connects_eject_the_endpoint(self):
+        """The proxy's connect failures feed outlier detection like the workers' do: an endpoint
+        whose server is gone is ejected after 3 failures in a row, and new streams avoid it."""
+        e = ENDPOINTS[0]
+        self.lab.kill_server(e)
+        try:
+            r = self.go("spread", "-target", f"{self.lab.vip}:9080", "-streams", "80", "-parallel", "4", timeout=300)
+            self.assertGreaterEqual(r["statuses"].get("503", 0), 3, r)  # until the ejection
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                state = {x["address"]: x for x in self.lab.ctl("endpoints", "lab/who")["endpoints"]}[e.address]
+                if state["ejected"]:
+                    break
+                time.sleep(0.2)
+            self.assertTrue(state["ejected"], state)
+            time.sleep(0.3)  # the next catalog
+            r = self.go("spread", "-target", f"{self.lab.vip}:9080", "-streams", "100", "-parallel", "10", timeout=300)
+            self.assertEqual(r["statuses"], {"200": 100}, r)
+            self.assertNotIn(e.name, r["backends"], r)
+        finally:
+            self.lab.start_server(e)
 
     def test_g_counters_and_metrics(self):
         s = self.hbone_stats()
