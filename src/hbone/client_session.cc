@@ -78,9 +78,15 @@ struct ClientCallbacks {
             nghttp2_session_consume(session, id, length);  // a cancelled or refused stream's bytes
             return 0;
         }
-        l->from_remote.append(std::span(data, length));
         ProxyCounters::add(self(user).counters_.bytes_from_upstream, length);
         self(user).touched(*l);
+        std::span<const uint8_t> rest(data, length);
+        if (l->from_remote.empty()) {  // straight to the owner when nothing waits before: one copy fewer
+            const size_t n = l->deliver(rest);
+            if (n) nghttp2_session_consume(session, id, n);
+            rest = rest.subspan(n);
+        }
+        if (!rest.empty()) l->from_remote.append(rest);
         l->resume();
         return 0;
     }
@@ -154,16 +160,23 @@ void HboneUpstream::shutdown_write() {
     session_->wake();
 }
 
-void HboneUpstream::resume() {
-    size_t consumed = 0;
-    while (!from_remote.empty()) {
+size_t HboneUpstream::deliver(std::span<const uint8_t> bytes) {
+    size_t taken = 0;
+    while (taken < bytes.size()) {
         const size_t room = events_.upstream_room(owner_stream_);
         if (room == 0) break;
-        const auto bytes = from_remote.front();
-        const size_t n = events_.upstream_data(owner_stream_, bytes.first(std::min(room, bytes.size())));
+        const size_t n = events_.upstream_data(owner_stream_, bytes.subspan(taken, std::min(room, bytes.size() - taken)));
         if (n == 0) break;
-        from_remote.pop(n);
-        consumed += n;
+        taken += n;
+    }
+    return taken;
+}
+
+void HboneUpstream::resume() {
+    size_t consumed = 0;
+    if (!from_remote.empty()) {
+        consumed = deliver(from_remote.front());
+        from_remote.pop(consumed);
     }
     if (consumed && session_) {
         nghttp2_session_consume(session_->session_, id_, consumed);  // the window goes back only now

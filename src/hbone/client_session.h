@@ -39,6 +39,8 @@ private:
     friend struct ClientCallbacks;
     // The stream is over for the connection: it no longer knows this link.
     void detach();
+    // Gives the owner what it has room for; returns how much it took.
+    size_t deliver(std::span<const uint8_t> bytes);
 
     UpstreamEvents& events_;
     const int32_t owner_stream_;

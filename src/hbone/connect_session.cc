@@ -62,8 +62,19 @@ struct SessionCallbacks {
             return 0;
         }
         auto& s = it->second;
-        s.to_upstream.append(std::span(data, length));
-        me.flush_to_upstream(id, s);
+        std::span<const uint8_t> rest(data, length);
+        // Straight to the upstream when nothing waits before these bytes: one copy fewer.
+        if (s.connected && s.to_upstream.empty() && !s.write_shut) {
+            const size_t n = me.upstreams_.write(id, rest);
+            if (n) {
+                nghttp2_session_consume(session, id, n);
+                rest = rest.subspan(n);
+            }
+        }
+        if (!rest.empty()) {
+            s.to_upstream.append(rest);
+            me.flush_to_upstream(id, s);
+        }
         return 0;
     }
 
