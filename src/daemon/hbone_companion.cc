@@ -53,6 +53,7 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"bytes_to_upstream", t.bytes_to_upstream},
         {"bytes_from_upstream", t.bytes_from_upstream},
         {"protocol_errors", t.protocol_errors},
+        {"keepalive_timeouts", t.keepalive_timeouts},
         {"tls_reloads", t.tls_reloads},
         {"tls_reload_failures", t.tls_reload_failures},
         {"outcomes_dropped", t.outcomes_dropped},
@@ -82,6 +83,7 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_to_upstream, {{"direction", "to_upstream"}});
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_from_upstream, {{"direction", "from_upstream"}});
     w.counter("meshgate_hbone_protocol_errors_total", "HBONE clients closed for breaking HTTP/2", t.protocol_errors);
+    w.counter("meshgate_hbone_keepalive_timeouts_total", "HBONE connections closed: a PING unanswered for 20 s", t.keepalive_timeouts);
     w.counter("meshgate_hbone_pool_connections_total", "HBONE connections opened to ztunnels", t.pool_connections);
     w.gauge("meshgate_hbone_pool_connections_open", "HBONE connections to ztunnels open", static_cast<double>(t.pool_connections_open));
     w.counter("meshgate_hbone_pool_failures_total", "HBONE connections to ztunnels that failed, by stage", t.pool_connect_failures,

@@ -114,6 +114,7 @@ void ClientConnection::handshake() {
         return close();
     }
     session_ = std::make_unique<ClientSession>(counters_, [this] { pump(); });
+    keepalive_.emplace(Clock::now());
     auto waiting = std::move(pending_);
     pending_.clear();
     for (auto* link : waiting) {
@@ -183,9 +184,23 @@ void ClientConnection::watch() {
 }
 
 void ClientConnection::tick(Clock::time_point now) {
-    if (!closed_ && !session_ && now >= deadline_) {
-        ProxyCounters::add(counters_.pool_handshake_failures);
-        close();
+    if (closed_) return;
+    if (!session_) {
+        if (now >= deadline_) {
+            ProxyCounters::add(counters_.pool_handshake_failures);
+            close();
+        }
+        return;
+    }
+    switch (keepalive_->check(now, session_->awaiting_ping())) {
+        case Keepalive::Due::dead:
+            ProxyCounters::add(counters_.keepalive_timeouts);
+            return close();
+        case Keepalive::Due::ping:
+            session_->send_ping();
+            pump();
+            break;
+        case Keepalive::Due::nothing: break;
     }
 }
 

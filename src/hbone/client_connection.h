@@ -10,6 +10,7 @@
 #include "hbone/byte_queue.h"
 #include "hbone/client_session.h"
 #include "hbone/event_loop.h"
+#include "hbone/keepalive.h"
 #include "hbone/proxy_counters.h"
 #include "hbone/tls_context.h"
 #include "hbone/tls_socket.h"
@@ -61,6 +62,7 @@ private:
     Clock::time_point deadline_;
     Clock::time_point created_ = Clock::now();
     std::unique_ptr<ClientSession> session_;  // once TLS is up
+    std::optional<Keepalive> keepalive_;       // from then
     ByteQueue out_;
     std::vector<HboneUpstream*> pending_;     // before that
 };

@@ -48,6 +48,10 @@ struct ClientCallbacks {
             me.goaway_ = true;  // no new stream here; the pool opens another connection
             return 0;
         }
+        if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+            me.awaiting_ping_ = false;
+            return 0;
+        }
         auto* l = link(session, frame->hd.stream_id);
         if (!l) return 0;
         // A final answer (an informational 1xx is not one).
@@ -251,6 +255,11 @@ void ClientSession::output_to(ByteQueue& out, size_t limit) {
         out.append(std::span(data, static_cast<size_t>(n)));
     }
     busy_ = false;
+}
+
+void ClientSession::send_ping() {
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    awaiting_ping_ = true;
 }
 
 bool ClientSession::wants_output() const { return nghttp2_session_want_write(session_) != 0; }

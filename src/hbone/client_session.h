@@ -80,6 +80,10 @@ public:
     // The connection is gone: every link fails (or, if answered, breaks).
     void fail_all();
 
+    // Keepalive: a PING, and whether its ACK is still awaited (the owner keeps the time).
+    void send_ping();
+    bool awaiting_ping() const { return awaiting_ping_; }
+
     size_t streams() const { return streams_.size(); }
     bool going_away() const { return goaway_; }
     std::chrono::steady_clock::time_point last_stream() const { return last_stream_; }
@@ -98,6 +102,7 @@ private:
     std::vector<UpstreamEvents*> touched_;       // owners to tell after this round
     bool busy_ = false;                          // inside receive() or output_to()
     bool goaway_ = false;
+    bool awaiting_ping_ = false;
     std::chrono::steady_clock::time_point last_stream_ = std::chrono::steady_clock::now();
 };
 

@@ -41,6 +41,7 @@ struct SessionCallbacks {
 
     static int frame_received(nghttp2_session*, const nghttp2_frame* frame, void* user) {
         auto& me = self(user);
+        if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) me.awaiting_ping_ = false;
         const int32_t id = frame->hd.stream_id;
         auto it = me.streams_.find(id);
         if (it == me.streams_.end()) return 0;
@@ -230,6 +231,11 @@ void ConnectSession::upstream_closed(int32_t id) {
     if (it == streams_.end() || !it->second.connected) return;
     it->second.upstream_done = true;
     nghttp2_session_resume_data(session_, id);
+}
+
+void ConnectSession::send_ping() {
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    awaiting_ping_ = true;
 }
 
 void ConnectSession::upstream_failed(int32_t id) {

@@ -84,6 +84,10 @@ public:
     void upstream_writable(int32_t stream);
     // The upstream broke (reset, error): the stream is reset with CONNECT_ERROR.
     void upstream_failed(int32_t stream);
+    // Keepalive (istio-semantics.md §8.2): a PING, and whether its ACK is still awaited. The
+    // owner keeps the time.
+    void send_ping();
+    bool awaiting_ping() const { return awaiting_ping_; }
     // The streams open now (admitted or not yet answered).
     size_t streams() const { return streams_.size(); }
 
@@ -110,6 +114,7 @@ private:
     nghttp2_session* session_ = nullptr;
     std::map<int32_t, Stream> streams_;
     std::map<int, uint64_t> answers_;
+    bool awaiting_ping_ = false;
 };
 
 }  // namespace meshgate::hbone

@@ -266,6 +266,7 @@ Proxy::Totals Proxy::totals() const {
         t.bytes_to_upstream += get(c.bytes_to_upstream);
         t.bytes_from_upstream += get(c.bytes_from_upstream);
         t.protocol_errors += get(c.protocol_errors);
+        t.keepalive_timeouts += get(c.keepalive_timeouts);
         t.pool_connections += get(c.pool_connections);
         t.pool_connections_open += get(c.pool_connections) - std::min(get(c.pool_connections), get(c.pool_connections_closed));
         t.pool_connect_failures += get(c.pool_connect_failures);

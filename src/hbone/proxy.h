@@ -43,7 +43,7 @@ public:
         uint64_t streams = 0, streams_open = 0;
         uint64_t answered_400 = 0, answered_401 = 0, answered_503 = 0, answered_other = 0;
         uint64_t upstream_connect_failures = 0, bytes_to_upstream = 0, bytes_from_upstream = 0, protocol_errors = 0;
-        uint64_t tls_reloads = 0, tls_reload_failures = 0, outcomes_dropped = 0;
+        uint64_t tls_reloads = 0, tls_reload_failures = 0, outcomes_dropped = 0, keepalive_timeouts = 0;
         uint64_t pool_connections = 0, pool_connections_open = 0, pool_connect_failures = 0, pool_handshake_failures = 0,
                  pool_refused_streams = 0;
     };

@@ -181,6 +181,17 @@ void ServerConnection::tick(Clock::time_point now) {
         }
         return;
     }
+    switch (keepalive_.check(now, session_->awaiting_ping())) {
+        case Keepalive::Due::dead:
+            ProxyCounters::add(owner_.counters().keepalive_timeouts);
+            return end();
+        case Keepalive::Due::ping:
+            session_->send_ping();
+            pump();
+            if (ended_) return;
+            break;
+        case Keepalive::Due::nothing: break;
+    }
     std::vector<int32_t> late;
     for (auto& [id, link] : upstreams_) {
         if (link->expired(now)) late.push_back(id);

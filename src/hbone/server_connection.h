@@ -10,6 +10,7 @@
 #include "hbone/catalog.h"
 #include "hbone/connect_session.h"
 #include "hbone/event_loop.h"
+#include "hbone/keepalive.h"
 #include "hbone/proxy_counters.h"
 #include "hbone/tls_socket.h"
 #include "hbone/upstream_link.h"
@@ -95,6 +96,7 @@ private:
     bool pumping_ = false, pump_again_ = false;
     uint32_t watched_ = 0;
     Clock::time_point handshake_deadline_;
+    Keepalive keepalive_{Clock::now()};
     std::unique_ptr<ConnectSession> session_;
     ByteQueue out_;
     std::map<int32_t, std::unique_ptr<UpstreamLink>> upstreams_;

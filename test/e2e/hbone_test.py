@@ -72,6 +72,12 @@ class HboneTest(unittest.TestCase):
                                             "serve", "-listen", "10.20.0.31:15008"])
             cls.lab.processes.append(cls.ztunnel)
             cls.wait_listening()
+            # A client that never answers PINGs, running while the other tests do (test_z).
+            cls.silent = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("c"), meshlab.PYTHON,
+                                           os.path.join(HERE, "..", "hbone", "h2_bad_peer.py"), f"{cls.lab.node_address}:15008",
+                                           cls.certs, f"{cls.lab.vip}:9080", "silent", "45"], stdout=subprocess.PIPE, text=True)
+            cls.silent_started = time.time()
+            cls.lab.processes.append(cls.silent)
         except BaseException:
             cls.lab.close()
             raise
@@ -351,6 +357,16 @@ class HboneTest(unittest.TestCase):
             self.assertNotIn(e.name, r["backends"], r)
         finally:
             self.lab.start_server(e)
+
+    def test_z_keepalive_closes_a_silent_client(self):
+        """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""
+        out, _ = self.silent.communicate(timeout=max(1, 60 - (time.time() - self.silent_started)))
+        r = json.loads(out)
+        self.assertGreaterEqual(r["pings"], 1, r)
+        self.assertIsNotNone(r["closed_after"], f"a client that never answered a PING is still connected: {r}")
+        self.assertGreaterEqual(r["closed_after"], 29, r)  # 10 s before the first PING, 20 s without its ACK
+        self.assertLessEqual(r["closed_after"], 35, r)
+        self.assertGreaterEqual(self.hbone_stats()["keepalive_timeouts"], 1)
 
     def test_g_counters_and_metrics(self):
         s = self.hbone_stats()

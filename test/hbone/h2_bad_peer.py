@@ -5,6 +5,7 @@ but an HTTP/2 stack we did not write). Each mode prints one JSON object.
   h2_bad_peer.py SERVER CERTS AUTHORITY flood N     N CONNECT streams at once, past the advertised limit
   h2_bad_peer.py SERVER CERTS AUTHORITY oversized   a CONNECT whose headers outgrow the advertised 64 KiB
   h2_bad_peer.py SERVER CERTS AUTHORITY slow SECS   sends to an echo for SECS seconds and never reads
+  h2_bad_peer.py SERVER CERTS AUTHORITY silent SECS after its preface sends nothing (no PING ACK) for up to SECS
 
 SERVER is host:port; CERTS the test PKI's directory (web.pem is the client's identity).
 """
@@ -118,6 +119,28 @@ def slow(c, authority, seconds):
     return {"status": "200", "sent": sent, "received": c.data.get(sid, 0)}
 
 
+def silent(c, seconds):
+    """Reads what the server sends but never answers: its PINGs go unacknowledged."""
+    import h2.events as ev
+    pings, start = 0, time.time()
+    c.sock.settimeout(1)
+    while time.time() - start < seconds:
+        try:
+            chunk = c.sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        except (OSError, ssl.SSLError):
+            chunk = b""
+        if not chunk:
+            return {"closed_after": round(time.time() - start, 1), "pings": pings, "goaway": c.terminated}
+        for e in c.h2.receive_data(chunk):  # h2 queues the ACKs; they are never sent
+            if isinstance(e, ev.PingReceived):
+                pings += 1
+            elif isinstance(e, ev.ConnectionTerminated):
+                c.terminated = int(e.error_code)
+    return {"closed_after": None, "pings": pings, "goaway": c.terminated}
+
+
 def main():
     server, certs, authority, mode = sys.argv[1:5]
     c = Client(server, certs)
@@ -125,6 +148,8 @@ def main():
         result = flood(c, authority, int(sys.argv[5]))
     elif mode == "oversized":
         result = oversized(c, authority)
+    elif mode == "silent":
+        result = silent(c, float(sys.argv[5]))
     else:
         result = slow(c, authority, float(sys.argv[5]))
     print(json.dumps(result))
