@@ -78,8 +78,8 @@ LoadResult load(const std::string& text, const std::string& name) {
     sections::read_network_gateways(reader, config, d);
     sections::read_endpoints(reader, config, d);
     sections::read_destination_rules(reader, config, d);
+    sections::read_hbone(reader, config, d);  // before the health checks: kind = "hbone" needs it
     sections::read_health_checks(reader, config, d);
-    sections::read_hbone(reader, config, d);
     reader.finish();
 
     if (!d.has_errors()) result.config = std::move(config);

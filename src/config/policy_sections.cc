@@ -121,8 +121,8 @@ void read_health_checks(TableReader& root, Config& config, Diagnostics& diagnost
         }
         if (auto v = r.choice("kind", {"tcp", "http", "hbone"})) {
             hc.kind = static_cast<HealthCheckKind>(*v);
-            if (hc.kind == HealthCheckKind::hbone) {
-                r.error(*r.find("kind"), "kind", "kind = \"hbone\" is not supported yet (it comes with HBONE); use \"tcp\" or \"http\"");
+            if (hc.kind == HealthCheckKind::hbone && !config.hbone) {
+                r.error(*r.find("kind"), "kind", "kind = \"hbone\" needs an [hbone] section: its certificate proves meshgate to the ztunnels");
             }
         }
         if (auto v = r.string("path")) {

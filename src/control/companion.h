@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/prometheus.h"
+#include "control/remote_prober.h"
 #include "dataplane/snapshot.h"
 #include "lb/outlier_detector.h"
 
@@ -20,6 +21,8 @@ public:
     virtual std::vector<std::pair<uint32_t, lb::ConnectResult>> take_connect_outcomes() = 0;
     virtual void add_stats(nlohmann::json& doc) = 0;
     virtual void add_metrics(PrometheusWriter& w) = 0;
+    // Who makes `kind = "hbone"` health probes, if this part can.
+    virtual RemoteProber* prober() { return nullptr; }
 };
 
 }  // namespace meshgate::control

@@ -83,6 +83,7 @@ void ControlThread::note_update() {
 
 void ControlThread::add_companion(Companion& c) {
     companions_.push_back(&c);
+    if (auto* p = c.prober()) health_.set_remote(p);
     c.published(setup_.publisher->latest());
 }
 

@@ -78,6 +78,7 @@ void HealthChecker::sync(const LiveState& live, MonotonicTime now) {
             t.check = c;
             t.address = *e.address;
             t.port = lb::endpoint_port(*service, e);
+            t.spiffe = e.identity;
             targets_.push_back(std::move(t));
         }
     }
@@ -100,6 +101,17 @@ void HealthChecker::sync(const LiveState& live, MonotonicTime now) {
 }
 
 void HealthChecker::start(Target& t, size_t index, MonotonicTime now) {
+    if (checks_[t.check].kind == HealthCheckKind::hbone) {
+        if (!remote_) {
+            ++failed_;
+            t.state.last = "no HBONE proxy to probe with";
+            return schedule(t, index, next_start(t, now));
+        }
+        t.token = next_token_++;
+        t.phase = Phase::remote;
+        remote_->probe(t.token, t.address, t.port, t.spiffe);
+        return schedule(t, index, now + checks_[t.check].timeout);
+    }
     sockaddr_storage address;
     const socklen_t length = to_sockaddr(t.address, t.port, address);
     t.fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -155,9 +167,10 @@ void HealthChecker::on_ready(Target& t, size_t index, MonotonicTime now, LiveSta
 
 void HealthChecker::finish(Target& t, size_t index, bool ok, std::string what, MonotonicTime now, LiveState& live,
                            OutlierTracker& outliers) {
-    close(t.fd);  // also leaves the epoll set
+    if (t.fd >= 0) close(t.fd);  // also leaves the epoll set
     t.fd = -1;
     t.phase = Phase::idle;
+    t.token = 0;  // a remote answer after this one (a late one) is not its
     const auto& check = checks_[t.check];
     auto& s = t.state;
     s.last = std::move(what);
@@ -188,6 +201,17 @@ void HealthChecker::poll(MonotonicTime now, LiveState& live, OutlierTracker& out
     for (int i = 0; i < n; ++i) {
         const size_t index = events[i].data.u64;
         if (index < targets_.size() && targets_[index].fd >= 0) on_ready(targets_[index], index, now, live, outliers);
+    }
+    if (remote_) {
+        for (auto& r : remote_->results()) {
+            for (size_t i = 0; i < targets_.size(); ++i) {
+                auto& t = targets_[i];
+                if (t.phase == Phase::remote && t.token == r.token) {
+                    finish(t, i, r.ok, std::move(r.what), now, live, outliers);
+                    break;
+                }
+            }
+        }
     }
     while (!timers_.empty() && timers_.top().at <= now) {
         const Timer timer = timers_.top();

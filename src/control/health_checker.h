@@ -10,6 +10,7 @@
 
 #include "control/live_state.h"
 #include "control/outlier_tracker.h"
+#include "control/remote_prober.h"
 #include "core/duration.h"
 
 namespace meshgate::control {
@@ -22,7 +23,8 @@ struct CheckState {
 };
 
 // Active health checks of [[health_check]]: TCP connects and HTTP GETs from the node's own
-// kernel stack (they leave through meshgate's ports by the exception path), on non-blocking
+// kernel stack (they leave through meshgate's ports by the exception path), and HBONE CONNECTs
+// through a RemoteProber (the HBONE proxy, on the same stack); on non-blocking
 // sockets under epoll, polled from the control thread without ever waiting. An endpoint starts
 // up; `unhealthy_threshold` failures in a row mark it down (check_down in the LiveState),
 // `healthy_threshold` successes bring it back. Each probe starts after its interval plus a
@@ -40,18 +42,22 @@ public:
     void poll(MonotonicTime now, LiveState& live, OutlierTracker& outliers);
 
     std::optional<CheckState> state(uint32_t slot) const;
+    // Who makes the `hbone` probes (the HBONE proxy); without one they fail.
+    void set_remote(RemoteProber* prober) { remote_ = prober; }
     uint64_t probes(const std::string& result) const;  // "ok", "failed", "timeout"
     size_t targets() const { return targets_.size(); }
 
 private:
-    enum class Phase : uint8_t { idle, connecting, reading };
+    enum class Phase : uint8_t { idle, connecting, reading, remote };
     struct Target {
         std::string identity;
         uint32_t slot = 0;
         size_t check = 0;  // index in config.health_checks
         IpAddress address;
         uint16_t port = 0;
+        std::string spiffe;  // the endpoint's SPIFFE id (hbone probes)
         Phase phase = Phase::idle;
+        uint64_t token = 0;  // the remote probe in flight
         int fd = -1;
         uint64_t seq = 0;  // which timer entry is current
         MonotonicTime at{0};  // idle: when the next probe starts; else its deadline
@@ -78,6 +84,8 @@ private:
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::mt19937_64 random_{0x6d657368};
     uint64_t ok_ = 0, failed_ = 0, timed_out_ = 0;
+    RemoteProber* remote_ = nullptr;
+    uint64_t next_token_ = 1;
 };
 
 }  // namespace meshgate::control

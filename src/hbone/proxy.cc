@@ -13,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <map>
 #include <unordered_map>
 
 #include "core/sockaddr.h"
@@ -74,7 +75,7 @@ void raise_descriptor_limit() {
 }  // namespace
 
 // One event loop: its listener, its connections, its counters.
-class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler {
+class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler, private UpstreamEvents {
 public:
     Thread(Proxy& proxy, int listen_fd, bool checks_tls)
         : proxy_(proxy), listen_fd_(listen_fd), checks_tls_(checks_tls), catalog_(proxy.catalog()),
@@ -83,8 +84,14 @@ public:
     }
     ~Thread() override {
         stop();
-        for (auto& [p, c] : connections_) c->abort();
+        // Ending a connection unlists it: end them from a list of their own.
+        auto all = std::move(connections_);
+        connections_.clear();
+        for (auto& [p, c] : all) c->abort();
+        for (auto& [id, probe] : probes_) loop_.retire(std::move(probe.link));
+        probes_.clear();
         loop_.free_retired();
+        all.clear();
         ::close(listen_fd_);
     }
 
@@ -143,9 +150,72 @@ public:
     }
 
 private:
+    // Health probes (the first thread's): each a CONNECT on a pooled connection, released as
+    // soon as it is answered.
+    void run_probes(ServerConnection::Clock::time_point now) {
+        std::vector<ProbeRequest> requests;
+        {
+            std::lock_guard lock(proxy_.probes_mutex_);
+            requests.swap(proxy_.probe_requests_);
+        }
+        for (auto& r : requests) {
+            const int32_t id = next_probe_++;
+            probes_[id] = {r.token, nullptr};  // before open(): it may answer at once
+            auto link = pool_.open(*this, id, SocketAddress{r.address, 15008}, r.identity, SocketAddress{r.address, r.port}.to_string(), {});
+            auto it = probes_.find(id);
+            if (it == probes_.end()) {
+                loop_.retire(std::move(link));
+            } else if (!link) {
+                report(id, false, r.identity.empty() ? "the endpoint has no identity to check its ztunnel against" : "HBONE connect failed");
+            } else {
+                it->second.link = std::move(link);
+            }
+        }
+        std::vector<int32_t> late;
+        for (auto& [id, p] : probes_) {
+            if (p.link && p.link->expired(now)) late.push_back(id);
+        }
+        for (int32_t id : late) report(id, false, "timeout");
+    }
+
+    void report(int32_t id, bool ok, std::string what) {
+        auto it = probes_.find(id);
+        if (it == probes_.end()) return;
+        {
+            std::lock_guard lock(proxy_.probes_mutex_);
+            proxy_.probe_results_.push_back({it->second.token, ok, std::move(what)});
+        }
+        loop_.retire(std::move(it->second.link));  // its callback may be running
+        probes_.erase(it);
+    }
+
+    // UpstreamEvents of the probes: only the answer matters.
+    void upstream_connected(int32_t stream, Outcome outcome) override {
+        switch (outcome) {
+            case Outcome::connected: return report(stream, true, "ok");
+            case Outcome::denied: return report(stream, false, "CONNECT answered 401");
+            case Outcome::timed_out: return report(stream, false, "timeout");
+            case Outcome::failed: return report(stream, false, "HBONE connect failed");
+        }
+    }
+    size_t upstream_room(int32_t) override { return 0; }
+    size_t upstream_data(int32_t, std::span<const uint8_t>) override { return 0; }
+    void upstream_closed(int32_t) override {}
+    void upstream_failed(int32_t) override {}
+    void upstream_writable(int32_t) override {}
+    void upstream_pump() override {}
+
+    struct Probe {
+        uint64_t token = 0;
+        std::unique_ptr<UpstreamLink> link;
+    };
+    std::map<int32_t, Probe> probes_;
+    int32_t next_probe_ = 1;
+
     // Between rounds of events, so that one request never sees two catalogs.
     void tick() {
         if (proxy_.catalog_generation_.load(std::memory_order_acquire) != catalog_->generation()) catalog_ = proxy_.catalog();
+        if (checks_tls_) run_probes(ServerConnection::Clock::now());
         if (checks_tls_ && ++ticks_ % tls_check_ticks == 0 && catalog_->config().hbone) proxy_.refresh_tls(*catalog_->config().hbone);
         const auto now = ServerConnection::Clock::now();
         std::vector<ServerConnection*> all;
@@ -229,6 +299,18 @@ void Proxy::refresh_tls(const HboneConfig& config) {
         tls_reload_failures_.fetch_add(1, std::memory_order_relaxed);
         std::cerr << "meshgated: hbone: keeping the TLS files in use: " << e.what() << "\n";
     }
+}
+
+void Proxy::probe(ProbeRequest request) {
+    std::lock_guard lock(probes_mutex_);
+    probe_requests_.push_back(std::move(request));
+}
+
+std::vector<Proxy::ProbeResult> Proxy::take_probe_results() {
+    std::vector<ProbeResult> taken;
+    std::lock_guard lock(probes_mutex_);
+    taken.swap(probe_results_);
+    return taken;
 }
 
 std::vector<std::pair<uint32_t, lb::ConnectResult>> Proxy::take_outcomes() {

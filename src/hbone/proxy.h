@@ -52,6 +52,21 @@ public:
     // outlier detection; at most `max_outcomes` wait, the rest are dropped and counted.
     static constexpr size_t max_outcomes = 65536;
     std::vector<std::pair<uint32_t, lb::ConnectResult>> take_outcomes();
+    // Health probes (`kind = "hbone"`): a CONNECT to `address`:`port` through the ztunnel at
+    // `address`:15008 whose certificate carries `identity`, made by the first thread.
+    struct ProbeRequest {
+        uint64_t token;
+        IpAddress address;
+        uint16_t port;
+        std::string identity;
+    };
+    struct ProbeResult {
+        uint64_t token;
+        bool ok;
+        std::string what;
+    };
+    void probe(ProbeRequest request);
+    std::vector<ProbeResult> take_probe_results();
     // Identities of the certificate in use.
     std::vector<std::string> identities() const;
 
@@ -75,6 +90,9 @@ private:
     std::mutex outcomes_mutex_;
     std::vector<std::pair<uint32_t, lb::ConnectResult>> outcomes_;
     std::atomic<uint64_t> outcomes_dropped_{0};
+    std::mutex probes_mutex_;
+    std::vector<ProbeRequest> probe_requests_;
+    std::vector<ProbeResult> probe_results_;
 };
 
 }  // namespace meshgate::hbone

@@ -45,6 +45,31 @@ MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
 HOSTNAME = "who.lab.svc.cluster.local"
 
 
+# A second service whose one endpoint is the ztunnel-fronted one, checked with HBONE probes.
+MESH_SERVICE = """
+[[service]]
+name = "mesh"
+namespace = "lab"
+vips = ["10.96.0.20"]
+ports = [{ port = 9080, protocol = "tcp" }]
+
+[[endpoint]]
+service = "lab/mesh"
+address = "10.20.0.31"
+hbone = true
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { region = "us-east", zone = "us-east-1c" }
+
+[[health_check]]
+service = "lab/mesh"
+kind = "hbone"
+interval = "1s"
+timeout = "1s"
+unhealthy_threshold = 2
+healthy_threshold = 1
+"""
+
+
 def hbone_config(certs):
     return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
             f'cert = "{certs}/meshgate.pem"\nkey = "{certs}/meshgate.key"\nthreads = 2\n'
@@ -63,7 +88,7 @@ class HboneTest(unittest.TestCase):
                             "HOME": cls.work})
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
-        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs) + rule,
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE,
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
@@ -357,6 +382,35 @@ class HboneTest(unittest.TestCase):
             self.assertNotIn(e.name, r["backends"], r)
         finally:
             self.lab.start_server(e)
+
+    def test_k_hbone_health_check(self):
+        """kind = "hbone": a CONNECT through the endpoint's ztunnel every interval; down when the
+        ztunnel stops answering, up again when it is back."""
+        def state():
+            return self.lab.ctl("endpoints", "lab/mesh")["endpoints"][0]
+        def wait(predicate, timeout=15):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                s = state()
+                if predicate(s):
+                    return s
+                time.sleep(0.2)
+            return state()
+        s = wait(lambda s: s.get("check", {}).get("last") == "ok")
+        self.assertEqual(s.get("check", {}).get("last"), "ok", s)
+        self.assertFalse(s["check_down"], s)
+        self.ztunnel.kill()
+        self.ztunnel.wait()
+        try:
+            s = wait(lambda s: s["check_down"])
+            self.assertTrue(s["check_down"], s)
+        finally:
+            self.__class__.ztunnel = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("e3"), self.peer, "-ca", f"{self.certs}/ca.pem",
+                                                       "-cert", f"{self.certs}/ztunnel.pem", "-key", f"{self.certs}/ztunnel.key",
+                                                       "serve", "-listen", "10.20.0.31:15008"])
+            self.lab.processes.append(self.ztunnel)
+        s = wait(lambda s: not s["check_down"])
+        self.assertFalse(s["check_down"], s)
 
     def test_z_keepalive_closes_a_silent_client(self):
         """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""

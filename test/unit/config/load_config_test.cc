@@ -382,9 +382,12 @@ TEST(LoadConfig, BytesThatAreNotUtf8AreLocatedAndNeverReachTheParser) {
     EXPECT_TRUE(ok.config.has_value()) << "well-formed UTF-8 is fine";
 }
 
-TEST(LoadConfig, HealthCheckKindHboneIsNotSupportedYet) {
-    expect_error({node + service + "[[health_check]]\nservice = \"shop/web\"\nkind = \"hbone\"\n", "test.toml:14:1", "health_check[0].kind",
-                  "not supported yet"});
+TEST(LoadConfig, HealthCheckKindHboneNeedsAnHboneSection) {
+    const std::string check = "[[health_check]]\nservice = \"shop/web\"\nkind = \"hbone\"\n";
+    expect_error({node + service + check, "test.toml:14:1", "health_check[0].kind", "needs an [hbone] section"});
+    auto ok = load(node + service + check + "[hbone]\nca_bundle = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n");
+    ASSERT_TRUE(ok.config.has_value());
+    EXPECT_EQ(ok.config->health_checks.at(0).kind, HealthCheckKind::hbone);
 }
 
 TEST(LoadConfig, AMissingFileIsAnError) {
