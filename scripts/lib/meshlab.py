@@ -15,6 +15,7 @@ Everything is named with one prefix, and everything made is removed by close(), 
 step fails (use it as a context manager). Traffic stays inside the namespaces made here.
 """
 import json
+import math
 import os
 import random
 import signal
@@ -64,6 +65,20 @@ def tcp_health_check(service="lab/who", interval="500ms", timeout="300ms", unhea
     """TOML for an active TCP health check (Lab(extra_config=…))."""
     return (f'\n[[health_check]]\nservice = "{service}"\nkind = "tcp"\ninterval = "{interval}"\ntimeout = "{timeout}"\n'
             f"unhealthy_threshold = {unhealthy_threshold}\nhealthy_threshold = {healthy_threshold}\n")
+
+
+def assert_split(test, counts, shares, total):
+    """Flows (or streams) per endpoint name, `counts` of `total`, against the plan's `shares`
+    (fractions): each within 5 standard deviations of a binomial draw, none to an endpoint
+    without a share or outside the plan."""
+    for name, share in shares.items():
+        got = counts.get(name, 0)
+        if share == 0:
+            test.assertEqual(got, 0, f"{name} has no share but got {got} of {total}")
+            continue
+        sigma = math.sqrt(total * share * (1 - share))
+        test.assertLessEqual(abs(got - total * share), 5 * sigma + 2, f"{name}: {got} of {total}, planned share {share:.3f}")
+    test.assertEqual(set(counts) - set(shares), set(), "flows to endpoints outside the plan")
 
 
 def read_stats(path):

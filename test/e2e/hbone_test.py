@@ -14,7 +14,6 @@ argv: build directory, then optionally the port type (tap, af_packet, af_xdp). N
 golang-go. Everything it makes is removed at exit.
 """
 import json
-import math
 import os
 import pathlib
 import shutil
@@ -142,14 +141,7 @@ class HboneTest(unittest.TestCase):
         return {BY_ADDRESS[e["address"]]: e["share_percent"] / 100.0 for level in hop["levels"] for e in level["endpoints"]}
 
     def assert_split(self, counts, shares, total):
-        for name, share in shares.items():
-            got = counts.get(name, 0)
-            if share == 0:
-                self.assertEqual(got, 0, f"{name} has no share but got {got} of {total}")
-                continue
-            sigma = math.sqrt(total * share * (1 - share))
-            self.assertLessEqual(abs(got - total * share), 5 * sigma + 2, f"{name}: {got} of {total}, planned {share:.3f}")
-        self.assertEqual(set(counts) - set(shares), set(), "streams to endpoints outside the plan")
+        meshlab.assert_split(self, counts, shares, total)
 
     # TV20 (reference §8.5): what a CONNECT stream is answered.
 

@@ -5,7 +5,6 @@ while real clients and servers in network namespaces keep talking through meshga
 argv: build directory. Needs root. Everything it makes is removed at exit.
 """
 import json
-import math
 import os
 import shutil
 import socket
@@ -40,15 +39,7 @@ def live_shares(lab):
     return {BY_ADDRESS[e["address"]]: e["share_percent"] / 100.0 for level in hop["levels"] for e in level["endpoints"]}
 
 
-def assert_split(test, counts, shares, total):
-    for name, share in shares.items():
-        got = counts.get(name, 0)
-        if share == 0:
-            test.assertEqual(got, 0, f"{name} has no share but got {got} of {total}")
-            continue
-        sigma = math.sqrt(total * share * (1 - share))
-        test.assertLessEqual(abs(got - total * share), 5 * sigma + 2, f"{name}: {got} of {total}, planned share {share:.3f}")
-    test.assertEqual(set(counts) - set(shares), set(), "flows to endpoints outside the plan")
+assert_split = meshlab.assert_split
 
 
 class AdminSocket:
