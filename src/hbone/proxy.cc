@@ -77,8 +77,8 @@ void raise_descriptor_limit() {
 // One event loop: its listener, its connections, its counters.
 class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler, private UpstreamEvents {
 public:
-    Thread(Proxy& proxy, int listen_fd, bool checks_tls)
-        : proxy_(proxy), listen_fd_(listen_fd), checks_tls_(checks_tls), catalog_(proxy.catalog()),
+    Thread(Proxy& proxy, int listen_fd, bool first)
+        : proxy_(proxy), listen_fd_(listen_fd), first_(first), catalog_(proxy.catalog()),
           random_(std::random_device{}()) {
         loop_.watch(listen_fd_, EPOLLIN, this);
     }
@@ -215,8 +215,8 @@ private:
     // Between rounds of events, so that one request never sees two catalogs.
     void tick() {
         if (proxy_.catalog_generation_.load(std::memory_order_acquire) != catalog_->generation()) catalog_ = proxy_.catalog();
-        if (checks_tls_) run_probes(ServerConnection::Clock::now());
-        if (checks_tls_ && ++ticks_ % tls_check_ticks == 0 && catalog_->config().hbone) proxy_.refresh_tls(*catalog_->config().hbone);
+        if (first_) run_probes(ServerConnection::Clock::now());
+        if (first_ && ++ticks_ % tls_check_ticks == 0 && catalog_->config().hbone) proxy_.refresh_tls(*catalog_->config().hbone);
         const auto now = ServerConnection::Clock::now();
         std::vector<ServerConnection*> all;
         all.reserve(connections_.size());
@@ -228,7 +228,7 @@ private:
     Proxy& proxy_;
     EventLoop loop_;
     int listen_fd_;
-    bool checks_tls_;
+    bool first_;  // the first thread also watches the TLS files and makes the health probes
     uint64_t ticks_ = 0;
     std::shared_ptr<const Catalog> catalog_;
     std::mt19937_64 random_;
