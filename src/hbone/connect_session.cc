@@ -62,20 +62,10 @@ struct SessionCallbacks {
             nghttp2_session_consume(session, id, length);  // a refused stream: dropped, its window given back
             return 0;
         }
+        // Written once the whole receive() is through: one write per stream for many frames.
         auto& s = it->second;
-        std::span<const uint8_t> rest(data, length);
-        // Straight to the upstream when nothing waits before these bytes: one copy fewer.
-        if (s.connected && s.to_upstream.empty() && !s.write_shut) {
-            const size_t n = me.upstreams_.write(id, rest);
-            if (n) {
-                nghttp2_session_consume(session, id, n);
-                rest = rest.subspan(n);
-            }
-        }
-        if (!rest.empty()) {
-            s.to_upstream.append(rest);
-            me.flush_to_upstream(id, s);
-        }
+        if (s.to_upstream.empty()) me.unflushed_.push_back(id);
+        s.to_upstream.append(std::span(data, length));
         return 0;
     }
 
@@ -142,7 +132,14 @@ ConnectSession::~ConnectSession() {
 }
 
 bool ConnectSession::receive(std::span<const uint8_t> bytes) {
-    if (nghttp2_session_mem_recv(session_, bytes.data(), bytes.size()) >= 0) return true;
+    const bool ok = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size()) >= 0;
+    auto streams = std::move(unflushed_);
+    unflushed_.clear();
+    for (int32_t id : streams) {
+        auto it = streams_.find(id);
+        if (it != streams_.end()) flush_to_upstream(id, it->second);
+    }
+    if (ok) return true;
     // Not HTTP/2, or broken beyond a stream: GOAWAY (PROTOCOL_ERROR), then the close.
     nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
     return false;

@@ -115,6 +115,7 @@ private:
     std::map<int32_t, Stream> streams_;
     std::map<int, uint64_t> answers_;
     bool awaiting_ping_ = false;
+    std::vector<int32_t> unflushed_;  // streams given bytes by this receive(), written at its end
 };
 
 }  // namespace meshgate::hbone

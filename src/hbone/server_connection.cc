@@ -96,21 +96,29 @@ void ServerConnection::handshake() {
 }
 
 void ServerConnection::read_client() {
-    // A bounded number of reads per event, so that one busy client does not starve the others.
-    for (int i = 0; i < 16 && out_.size() < output_limit; ++i) {
-        size_t n = 0;
-        const auto status = tls_.read(read_buffer, n);
-        if (status == TlsSocket::Status::again) {
-            tls_wants_write_ = tls_.wanted_events() == EPOLLOUT;
-            return;
+    // TLS records (16 KiB at most) gathered into one buffer before the session sees them, so
+    // that an upstream gets one write per buffer rather than per record; a bounded number of
+    // buffers per event, so that one busy client does not starve the others.
+    for (int round = 0; round < 4 && out_.size() < output_limit; ++round) {
+        size_t filled = 0;
+        auto status = TlsSocket::Status::ok;
+        while (filled < sizeof read_buffer) {
+            size_t n = 0;
+            status = tls_.read(std::span(read_buffer + filled, sizeof read_buffer - filled), n);
+            if (status != TlsSocket::Status::ok) break;
+            filled += n;
         }
-        if (status != TlsSocket::Status::ok) return end();
-        if (!session_->receive(std::span(read_buffer, n))) {
+        if (filled && !session_->receive(std::span(read_buffer, filled))) {
             ProxyCounters::add(owner_.counters().protocol_errors);
             session_->output_to(out_, output_limit);  // the GOAWAY, best effort
             write_client();
             return end();
         }
+        if (status == TlsSocket::Status::again) {
+            tls_wants_write_ = tls_.wanted_events() == EPOLLOUT;
+            return;
+        }
+        if (status != TlsSocket::Status::ok) return end();
     }
 }
 
