@@ -197,6 +197,10 @@ void read_endpoints(TableReader& root, Config& config, Diagnostics& diagnostics)
             }
             e.identity = *v;
         }
+        if (e.hbone && e.identity.empty()) {
+            r.warning(*r.find("hbone"), "hbone", "an endpoint behind a ztunnel needs its identity: without one, meshgate cannot check the "
+                                                 "ztunnel's certificate, and HBONE streams to this endpoint answer 503");
+        }
         if (const auto* loc = r.table("locality")) {
             TableReader l(*loc, r.path("locality"), diagnostics);
             auto& x = e.locality;

@@ -231,6 +231,18 @@ TEST(LoadConfig, DistributeWeightsNotSummingTo100IsAWarning) {
     EXPECT_NE(r.diagnostics.warnings()[0].message.find("add up to 60"), std::string::npos);
 }
 
+TEST(LoadConfig, AnHboneEndpointWithoutIdentityIsAWarning) {
+    auto r = load(node + service + "[[endpoint]]\nservice = \"shop/web\"\naddress = \"10.1.0.11\"\nhbone = true\n");
+    ASSERT_TRUE(r.config.has_value());
+    const auto warnings = r.diagnostics.warnings();
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].key, "endpoint[0].hbone");
+    EXPECT_NE(warnings[0].message.find("needs its identity"), std::string::npos) << warnings[0].message;
+    auto ok = load(node + service + "[[endpoint]]\nservice = \"shop/web\"\naddress = \"10.1.0.11\"\nhbone = true\n"
+                                    "identity = \"spiffe://cluster.local/ns/shop/sa/web\"\n");
+    EXPECT_TRUE(ok.diagnostics.warnings().empty());
+}
+
 TEST(LoadConfig, MoreFlowsThanSnatPortsIsAWarning) {
     auto r = load(node + "[dataplane]\nflow_table_size = 200000\n[[dataplane.port]]\nname = \"lan0\"\ndevice = \"net_tap1\"\n"
                          "addresses = [\"10.1.0.2/24\"]\nsnat = [\"10.1.0.3\"]\n");
