@@ -22,6 +22,18 @@ class MaglevTable {
 public:
     static constexpr uint32_t no_backend = UINT32_MAX;
 
+    // One backend's turn: its permutation of the slots (offset + j·skip mod M) and the number
+    // of slots it stops at.
+    struct Turn {
+        uint64_t order;
+        uint32_t input_index;
+        uint32_t offset;
+        uint32_t skip;
+        uint32_t target;
+    };
+    // The turns build() takes, in turn order; backends with weight 0 have none.
+    static std::vector<Turn> turns(std::span<const MaglevBackend> backends, uint32_t size);
+
     MaglevTable() = default;
     // `size` must be prime. Backends with weight 0 get no slots.
     static MaglevTable build(std::span<const MaglevBackend> backends, uint32_t size);

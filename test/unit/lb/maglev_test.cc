@@ -102,6 +102,41 @@ TEST(Maglev, RemovingOneBackendMovesCloseToTheMinimum) {
     }
 }
 
+// Maglev's fill as the paper writes it: each backend in turn walks its permutation to the
+// next empty slot, until it holds its target. build() must give exactly this table, whatever
+// shortcut it takes.
+std::vector<uint32_t> fill_by_walking(std::span<const MaglevBackend> b, uint32_t m) {
+    auto turns = MaglevTable::turns(b, m);
+    std::vector<uint32_t> slots(m, MaglevTable::no_backend);
+    std::vector<uint64_t> step(turns.size(), 0);
+    std::vector<uint32_t> held(turns.size(), 0);
+    for (uint32_t filled = 0; filled < m && !turns.empty();) {
+        for (size_t t = 0; t < turns.size(); ++t) {
+            if (held[t] == turns[t].target) continue;
+            uint32_t c;
+            do {
+                c = static_cast<uint32_t>((turns[t].offset + step[t]++ * turns[t].skip) % m);
+            } while (slots[c] != MaglevTable::no_backend);
+            slots[c] = turns[t].input_index;
+            ++held[t];
+            ++filled;
+        }
+    }
+    return slots;
+}
+
+TEST(Maglev, TableIsThePapersFill) {
+    std::mt19937 rng(11);
+    for (uint32_t m : {3u, 251u, 65537u, 655373u}) {
+        for (size_t n : {1u, 2u, 7u, 100u, 1000u}) {
+            auto b = backends(n);
+            for (auto& backend : b) backend.weight = 1 + static_cast<uint32_t>(rng() % 20);
+            if (n > 2) b[n / 2].weight = 0;
+            ASSERT_EQ(MaglevTable::build(b, m).slots(), fill_by_walking(b, m)) << "M=" << m << " N=" << n;
+        }
+    }
+}
+
 TEST(Maglev, LookupMapsTheHashRangeOntoTheTable) {
     auto t = MaglevTable::build(backends(5), 101);
     EXPECT_EQ(t.lookup(0), t.slots().front());
