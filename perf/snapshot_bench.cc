@@ -97,7 +97,8 @@ Timings publish(control::LiveState& live, dataplane::SnapshotPublisher& publishe
                 uint64_t& generation, std::shared_ptr<const dataplane::Neighbours>& neighbours, Clock::time_point changed) {
     const auto replan = live.take_replan();
     const dataplane::LbState* previous = generation ? publisher.latest().lb.get() : nullptr;
-    auto lb = std::make_shared<const dataplane::LbState>(live.config(), ports, live.health(), previous, &replan);
+    auto lb = std::make_shared<const dataplane::LbState>(live.config(), ports, live.health(), previous, &replan,
+                                                         live.membership_version());
     const auto planned = Clock::now();
     auto next = std::make_unique<dataplane::Snapshot>();
     next->generation = ++generation;

@@ -91,7 +91,8 @@ void ControlThread::publish() {
     const auto begin = std::chrono::steady_clock::now();
     const auto replan = live_.take_replan();
     const dataplane::LbState* previous = generation_ ? setup_.publisher->latest().lb.get() : nullptr;
-    auto lb = std::make_shared<const dataplane::LbState>(live_.config(), setup_.ports, live_.health(), previous, &replan);
+    auto lb = std::make_shared<const dataplane::LbState>(live_.config(), setup_.ports, live_.health(), previous, &replan,
+                                                         live_.membership_version());
     auto next = std::make_unique<dataplane::Snapshot>();
     next->generation = ++generation_;
     next->lb = std::move(lb);

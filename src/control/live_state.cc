@@ -60,6 +60,7 @@ LiveState::LiveState(Config config) {
     file_endpoints_ = std::move(config.endpoints);
     config.endpoints.clear();
     config_ = std::move(config);
+    ++membership_version_;  // services may have come, gone or changed their ports
     index_services();
     rebuild_from(file_endpoints_);
 }
@@ -243,6 +244,7 @@ ReloadReport LiveState::reload(Config config, bool discard_admin) {
     std::vector<Endpoint> file = std::move(config.endpoints);
     config.endpoints = std::move(config_.endpoints);  // the slots stay where they are
     config_ = std::move(config);
+    ++membership_version_;  // services may have come, gone or changed their ports
     index_services();
     if (discard_admin) {
         for (const auto& [identity, change] : admin_) report.admin_changes_dropped.push_back(identity + ": discarded");

@@ -4,8 +4,10 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "core/hash.h"
 #include "dataplane/crc_hash.h"
@@ -79,12 +81,24 @@ std::shared_ptr<const ServiceTables> plan_tables(const Config& config, const lb:
     return tables;
 }
 
+bool same_routes(const std::vector<PortInfo>& a, const std::vector<PortInfo>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const PortInfo& x, const PortInfo& y) {
+        return x.port_id == y.port_id && x.prefixes == y.prefixes && x.gateway == y.gateway;
+    });
+}
+
 }  // namespace
 
 LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<lb::EndpointHealth>& health,
-                 const LbState* previous, const std::vector<bool>* replan)
-    : config_(std::move(config)), health_(health), plan_warnings_(lb::plan_warnings(config_)), ports_(std::move(ports)) {
-    const lb::EndpointIndex index(config_);
+                 const LbState* previous, const std::vector<bool>* replan, std::optional<uint64_t> membership)
+    : config_(std::move(config)),
+      health_(health),
+      plan_warnings_(lb::plan_warnings(config_)),
+      ports_(std::move(ports)),
+      membership_(membership) {
+    const bool same_members = previous && membership && previous->membership_ == membership;
+    directory_ = same_members ? previous->directory_ : std::make_shared<const EndpointDirectory>(config_);
+    const auto& index = directory_->by_service;
     size_t vip_count = 0;
     for (const auto& s : config_.services) vip_count += s.vips.size() * s.ports.size();
     vip_index_ = FlatIndex<VipKey>(vip_count);
@@ -147,43 +161,52 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
         rte_hash_add_key_data(role_hash_, &k, reinterpret_cast<void*>(uintptr_t{role_values_.size() - 1}));
     }
 
-    endpoint_hash_ = make_hash("endpoints", static_cast<uint32_t>(config_.endpoints.size() * 2), sizeof(EndpointKey));
-    std::map<std::string, uint32_t> service_index;
-    for (uint32_t i = 0; i < config_.services.size(); ++i) service_index[config_.services[i].key()] = i;
-    endpoints_.resize(config_.endpoints.size());
-    for (size_t id = 0; id < config_.endpoints.size(); ++id) {
-        const auto& e = config_.endpoints[id];
-        auto& t = endpoints_[id];
-        if (!e.address) continue;  // a remote network's gateway (HBONE only), or a removed endpoint's slot
-        t.address = AddressKey::from(*e.address);
-        t.port = e.port ? rte_cpu_to_be_16(*e.port) : 0;
-        t.down = id < health_.size() && health_[id].check_down;
-        if (auto r = route(t.address)) {
-            t.usable = true;
-            t.out_port = r->port;
-            t.next_hop = r->next_hop;
+    // Where each endpoint is routed: copied when neither the endpoints nor the routes changed,
+    // since working it out again is a prefix walk per endpoint.
+    if (same_members && same_routes(previous->ports_, ports_)) {
+        endpoints_ = previous->endpoints_;
+    } else {
+        endpoints_.assign(config_.endpoints.size(), EndpointTarget{});
+        for (size_t id = 0; id < config_.endpoints.size(); ++id) {
+            const auto& e = config_.endpoints[id];
+            auto& t = endpoints_[id];
+            if (!e.address) continue;  // a remote network's gateway (HBONE only), or a removed endpoint's slot
+            t.address = AddressKey::from(*e.address);
+            t.port = e.port ? rte_cpu_to_be_16(*e.port) : 0;
+            if (auto r = route(t.address)) {
+                t.usable = true;
+                t.out_port = r->port;
+                t.next_hop = r->next_hop;
+            }
         }
+    }
+    for (size_t id = 0; id < endpoints_.size(); ++id) endpoints_[id].down = id < health_.size() && health_[id].check_down;
+}
+
+EndpointDirectory::EndpointDirectory(const Config& config)
+    : by_service(config), by_identity(config.endpoints.size() * 2) {
+    std::unordered_map<std::string, uint32_t> service_index;
+    for (uint32_t i = 0; i < config.services.size(); ++i) service_index[config.services[i].key()] = i;
+    for (size_t id = 0; id < config.endpoints.size(); ++id) {
+        const auto& e = config.endpoints[id];
+        if (!e.address) continue;
         // Indexed under every port a flow to it can have: its own, or each target port.
-        const uint32_t service = service_index[e.service];
-        std::vector<uint16_t> target_ports;
-        if (e.port) target_ports.push_back(*e.port);
-        else for (const auto& p : config_.services[service].ports) target_ports.push_back(p.target_port);
-        for (uint16_t port : target_ports) {
-            EndpointKey key{service, t.address, rte_cpu_to_be_16(port), {}};
-            rte_hash_add_key_data(endpoint_hash_, &key, reinterpret_cast<void*>(uintptr_t{id}));
-        }
+        const uint32_t service = service_index.at(e.service);
+        const auto address = AddressKey::from(*e.address);
+        auto add = [&](uint16_t port) {
+            by_identity.insert(EndpointKey{service, address, rte_cpu_to_be_16(port), {}}, static_cast<uint32_t>(id));
+        };
+        if (e.port) add(*e.port);
+        else for (const auto& p : config.services[service].ports) add(p.target_port);
     }
 }
 
 uint32_t LbState::find_endpoint(uint32_t service, const AddressKey& address, rte_be16_t port) const {
-    EndpointKey key{service, address, port, {}};
-    void* data = nullptr;
-    if (rte_hash_lookup_data(endpoint_hash_, &key, &data) < 0) return lb::SelectionTable::no_endpoint;
-    return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+    const uint32_t id = directory_->by_identity.find(EndpointKey{service, address, port, {}});
+    return id == FlatIndex<EndpointKey>::none ? lb::SelectionTable::no_endpoint : id;
 }
 
 LbState::~LbState() {
-    rte_hash_free(endpoint_hash_);
     rte_hash_free(role_hash_);
 }
 
