@@ -28,7 +28,7 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
         for (auto w : choice.weights) any_weight = any_weight || w > 0;
         const Origin* same = nullptr;
         for (size_t t = 0; previous && !same && t < previous->origins_.size(); ++t) {
-            if (previous->tables_[t].size() == maglev_size && same_members(previous->origins_[t].choice, choice)) {
+            if (previous->tables_[t].size == maglev_size && same_members(previous->origins_[t].choice, choice)) {
                 same = &previous->origins_[t];
                 st.tables_.push_back(previous->tables_[t]);
             }
@@ -47,7 +47,7 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
                 // Backend index → endpoint id, in place: no second table to allocate and fill.
                 std::vector<uint32_t> slots = std::move(maglev).take_slots();
                 for (auto& slot : slots) slot = choice.endpoints[slot];
-                st.tables_.push_back(std::move(slots));
+                st.tables_.push_back(level_of(std::move(slots)));
             }
             table = static_cast<uint8_t>(st.tables_.size() - 1);
             for (size_t i = 0; i < origin.slot_counts.size(); ++i) {
@@ -64,6 +64,11 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
     }
     st.shares_.assign(share.begin(), share.end());
     return st;
+}
+
+SelectionTable::Level SelectionTable::level_of(std::vector<uint32_t> slots) {
+    auto owner = std::make_shared<const std::vector<uint32_t>>(std::move(slots));
+    return {owner->data(), owner->size(), owner};
 }
 
 uint64_t SelectionTable::table_digest(const Origin& origin, const std::vector<uint32_t>& slots) {
@@ -88,7 +93,7 @@ uint64_t SelectionTable::table_digest(const Origin& origin, const std::vector<ui
 uint64_t SelectionTable::digest() const {
     uint64_t h = hash_bytes(bucket_table_.data(), bucket_table_.size(), 0x6275636b657473ULL);
     for (size_t t = 0; t < tables_.size(); ++t) {
-        if (!origins_[t].digest) origins_[t].digest = table_digest(origins_[t], tables_[t]);
+        if (!origins_[t].digest) origins_[t].digest = table_digest(origins_[t], *tables_[t].owner);
         h = mix64(h ^ *origins_[t].digest);
     }
     return h;
@@ -96,7 +101,7 @@ uint64_t SelectionTable::digest() const {
 
 size_t SelectionTable::memory_bytes() const {
     size_t bytes = sizeof(*this);
-    for (const auto& t : tables_) bytes += t.size() * sizeof(uint32_t);
+    for (const auto& t : tables_) bytes += t.size * sizeof(uint32_t);
     return bytes;
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,9 +27,9 @@ public:
 
     SelectionTable() { bucket_table_.fill(no_table); }
     // Choices are walked in order; their percents sum to at most 100 (the rest refuses flows).
-    // A choice whose endpoints, weights and keys are those of one of `previous`'s tables takes
-    // a copy of that table instead of building it again: a live update re-makes only the
-    // levels it changed.
+    // A choice whose endpoints, weights and keys are those of one of `previous`'s tables shares
+    // that table instead of building it again: a live update re-makes only the levels it
+    // changed, and copies none of the others.
     static SelectionTable build(const std::vector<Choice>& choices, uint32_t maglev_size,
                                 const SelectionTable* previous = nullptr);
 
@@ -36,8 +37,8 @@ public:
         const auto bucket = static_cast<uint32_t>(((flow_hash >> 32) * 100) >> 32);
         const uint8_t t = bucket_table_[bucket];
         if (t == no_table) return no_endpoint;
-        const auto& slots = tables_[t];
-        return slots[((flow_hash & 0xffffffffULL) * slots.size()) >> 32];
+        const Level& level = tables_[t];
+        return level.slots[((flow_hash & 0xffffffffULL) * level.size) >> 32];
     }
 
     // Fraction of flows (0..1) each endpoint id receives, from the actual slot counts.
@@ -52,7 +53,15 @@ public:
 private:
     static constexpr uint8_t no_table = 0xff;
     std::array<uint8_t, 100> bucket_table_;
-    std::vector<std::vector<uint32_t>> tables_;  // slot → endpoint id
+    // One Maglev table, slot → endpoint id. pick() reads `slots` and `size` from here, as
+    // directly as from a vector; `owner` keeps the array alive in every SelectionTable sharing it.
+    struct Level {
+        const uint32_t* slots;
+        uint64_t size;
+        std::shared_ptr<const std::vector<uint32_t>> owner;
+    };
+    static Level level_of(std::vector<uint32_t> slots);
+    std::vector<Level> tables_;
     // What each table was made from, and the slots each of its endpoints holds: a later
     // build with the same members reuses the table.
     struct Origin {
