@@ -5,6 +5,7 @@
 #   ca.pem, foreign-ca.pem
 #   ztunnel.{pem,key}    spiffe://cluster.local/ns/istio-system/sa/ztunnel   (mesh CA)
 #   meshgate.{pem,key}   spiffe://cluster.local/ns/istio-system/sa/meshgate  (mesh CA)
+#   eastwest.{pem,key}   spiffe://cluster.local/ns/istio-gateways/sa/eastwest (mesh CA)
 #   web.{pem,key}        spiffe://cluster.local/ns/shop/sa/web               (mesh CA)
 #   other-td.{pem,key}   spiffe://other.example/ns/shop/sa/web               (mesh CA, another trust domain)
 #   foreign.{pem,key}    spiffe://cluster.local/ns/shop/sa/web               (the second CA)
@@ -38,6 +39,7 @@ leaf other-td ca URI:spiffe://other.example/ns/shop/sa/web
 leaf foreign foreign-ca URI:spiffe://cluster.local/ns/shop/sa/web
 leaf no-spiffe ca DNS:web.shop.svc
 leaf meshgate ca URI:spiffe://cluster.local/ns/istio-system/sa/meshgate
+leaf eastwest ca URI:spiffe://cluster.local/ns/istio-gateways/sa/eastwest
 
 # An expired leaf: `openssl x509 -req` cannot backdate, `openssl ca` can.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out expired.key

@@ -60,7 +60,7 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"identities", proxy_->identities()},
         {"pool", {{"connections", t.pool_connections}, {"connections_open", t.pool_connections_open},
                   {"connect_failures", t.pool_connect_failures}, {"handshake_failures", t.pool_handshake_failures},
-                  {"refused_streams", t.pool_refused_streams}}},
+                  {"refused_streams", t.pool_refused_streams}, {"double_hbone_streams", t.double_hbone_streams}}},
     };
 }
 
@@ -91,6 +91,8 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
     w.counter("meshgate_hbone_pool_failures_total", "HBONE connections to ztunnels that failed, by stage", t.pool_handshake_failures,
               {{"stage", "handshake"}});
     w.counter("meshgate_hbone_pool_refused_streams_total", "CONNECT streams to ztunnels answered other than 200", t.pool_refused_streams);
+    w.counter("meshgate_hbone_double_hbone_streams_total", "inner CONNECT streams sent through east-west gateways",
+              t.double_hbone_streams);
     w.counter("meshgate_hbone_tls_reloads_total", "times the TLS files were read again after a change", t.tls_reloads);
     w.counter("meshgate_hbone_tls_reload_failures_total", "changed TLS files that could not be used", t.tls_reload_failures);
 }

@@ -38,6 +38,8 @@ public:
     // The connection is over: forget it.
     void closed(ClientConnection& connection);
     size_t connections() const { return owned_.size(); }
+    // The client TLS context new connections use now.
+    std::shared_ptr<const TlsContext> tls() const { return tls_(); }
 
 private:
     EventLoop& loop_;

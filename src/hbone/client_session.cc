@@ -224,6 +224,7 @@ bool ClientSession::add(HboneUpstream& link) {
     if (!link.headers_.forwarded.empty()) nva.push_back(header("forwarded", link.headers_.forwarded));
     if (!link.headers_.baggage.empty()) nva.push_back(header("baggage", link.headers_.baggage));
     if (!link.headers_.traceparent.empty()) nva.push_back(header("traceparent", link.headers_.traceparent));
+    if (!link.headers_.forwarded_network.empty()) nva.push_back(header("x-forwarded-network", link.headers_.forwarded_network));
     nghttp2_data_provider body{};
     body.read_callback = ClientCallbacks::read_link;
     const int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &body, &link);

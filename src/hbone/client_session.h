@@ -36,6 +36,7 @@ public:
 private:
     friend class ClientConnection;
     friend class ClientSession;
+    friend class DoubleHboneUpstream;
     friend struct ClientCallbacks;
     // The stream is over for the connection: it no longer knows this link.
     void detach();

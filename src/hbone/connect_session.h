@@ -18,6 +18,7 @@ namespace meshgate::hbone {
 // What HBONE's CONNECT request carries besides its target (istio-semantics.md §8.4), passed on.
 struct ConnectHeaders {
     std::string forwarded, baggage, traceparent;
+    std::string forwarded_network;  // x-forwarded-network: only on a double-HBONE inner CONNECT
 };
 
 // The byte streams behind the tunnels: what a ConnectSession asks of its owner, per stream.

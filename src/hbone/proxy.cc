@@ -354,6 +354,7 @@ Proxy::Totals Proxy::totals() const {
         t.pool_connect_failures += get(c.pool_connect_failures);
         t.pool_handshake_failures += get(c.pool_handshake_failures);
         t.pool_refused_streams += get(c.pool_refused_streams);
+        t.double_hbone_streams += get(c.double_hbone_streams);
     }
     t.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
     t.tls_reload_failures = tls_reload_failures_.load(std::memory_order_relaxed);

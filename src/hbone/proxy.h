@@ -45,7 +45,7 @@ public:
         uint64_t upstream_connect_failures = 0, bytes_to_upstream = 0, bytes_from_upstream = 0, protocol_errors = 0;
         uint64_t tls_reloads = 0, tls_reload_failures = 0, outcomes_dropped = 0, keepalive_timeouts = 0;
         uint64_t pool_connections = 0, pool_connections_open = 0, pool_connect_failures = 0, pool_handshake_failures = 0,
-                 pool_refused_streams = 0;
+                 pool_refused_streams = 0, double_hbone_streams = 0;
     };
     Totals totals() const;
     // Connect outcomes towards endpoints since the last call (endpoint index, result), for

@@ -6,6 +6,8 @@ the node's address through its own data plane, with clients and peers we did not
   byte-exact data both ways, 400, 401, 503, the client refusing an unexpected server identity,
   and 1,000 streams spread over the endpoints as `meshgatectl plan` says, then none to an
   endpoint marked down through the admin API;
+- Go's standard library as the stand-in ztunnel behind meshgate's client, and as a stand-in
+  east-west gateway for double HBONE to another network's endpoint;
 - Python's ssl module and raw sockets as bad peers: garbage, plain HTTP, no certificate, another
   trust domain, another CA, an expired certificate; each refused and counted, while good
   clients go on being served.
@@ -69,6 +71,42 @@ healthy_threshold = 1
 """
 
 
+# Another network (net-2), reached only through its east-west gateway by double HBONE: a Go
+# HBONE server on 10.20.0.31:15443 that passes each stream on, as bytes, to the far ztunnel (the
+# Go server on 15008, which maps the service's name to its backend). "impostor" expects another
+# identity of the far side than the one it shows.
+REMOTE_SERVICES = """
+[[service]]
+name = "remote"
+namespace = "lab"
+vips = ["10.96.0.30"]
+ports = [{ port = 9080, protocol = "tcp" }]
+
+[[endpoint]]
+service = "lab/remote"
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
+
+[[service]]
+name = "impostor"
+namespace = "lab"
+vips = ["10.96.0.31"]
+ports = [{ port = 9080, protocol = "tcp" }]
+
+[[endpoint]]
+service = "lab/impostor"
+identity = "spiffe://cluster.local/ns/lab/sa/someone-else"
+locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
+
+[[network_gateway]]
+network = "net-2"
+address = "10.20.0.31"
+port = 15443
+identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
+"""
+REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
+
+
 def hbone_config(certs):
     return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
             f'cert = "{certs}/meshgate.pem"\nkey = "{certs}/meshgate.key"\nthreads = 2\n'
@@ -87,14 +125,13 @@ class HboneTest(unittest.TestCase):
                             "HOME": cls.work})
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
-        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE,
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE,
+                              extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES,
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
-            cls.ztunnel = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("e3"), cls.peer, "-ca", f"{cls.certs}/ca.pem",
-                                            "-cert", f"{cls.certs}/ztunnel.pem", "-key", f"{cls.certs}/ztunnel.key",
-                                            "serve", "-listen", "10.20.0.31:15008"])
-            cls.lab.processes.append(cls.ztunnel)
+            cls.start_ztunnel()
+            cls.eastwest = cls.serve("eastwest", "10.20.0.31:15443", "-forward", "10.20.0.31:15008")
             cls.wait_listening()
             # A client that never answers PINGs, running while the other tests do (test_z).
             cls.silent = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("c"), meshlab.PYTHON,
@@ -113,6 +150,26 @@ class HboneTest(unittest.TestCase):
         cls.lab.close()
         if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
             shutil.rmtree(cls.work, ignore_errors=True)
+
+    @classmethod
+    def serve(cls, identity, listen, *args):
+        """A Go HBONE server in the ztunnel's namespace, logging each CONNECT to <identity>.log."""
+        p = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("e3"), cls.peer, "-ca", f"{cls.certs}/ca.pem",
+                              "-cert", f"{cls.certs}/{identity}.pem", "-key", f"{cls.certs}/{identity}.key",
+                              "serve", "-listen", listen, "-log", os.path.join(cls.work, f"{identity}.log"), *args])
+        cls.lab.processes.append(p)
+        return p
+
+    @classmethod
+    def start_ztunnel(cls):
+        cls.ztunnel = cls.serve("ztunnel", "10.20.0.31:15008", "-route", f"{REMOTE_NAME}=10.20.0.31:9080")
+
+    def connects(self, identity):
+        """What the Go server with `identity` logged: one dict per CONNECT."""
+        path = os.path.join(self.work, f"{identity}.log")
+        if not os.path.exists(path):
+            return []
+        return [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
 
     @classmethod
     def wait_listening(cls):
@@ -397,12 +454,40 @@ class HboneTest(unittest.TestCase):
             s = wait(lambda s: s["check_down"])
             self.assertTrue(s["check_down"], s)
         finally:
-            self.__class__.ztunnel = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("e3"), self.peer, "-ca", f"{self.certs}/ca.pem",
-                                                       "-cert", f"{self.certs}/ztunnel.pem", "-key", f"{self.certs}/ztunnel.key",
-                                                       "serve", "-listen", "10.20.0.31:15008"])
-            self.lab.processes.append(self.ztunnel)
+            self.__class__.start_ztunnel()
         s = wait(lambda s: not s["check_down"])
         self.assertFalse(s["check_down"], s)
+
+    def test_l_double_hbone_through_the_east_west_gateway(self):
+        """An endpoint of another network: an outer CONNECT to its east-west gateway (pooled)
+        carries a TLS connection of meshgate's own to the far ztunnel and one inner CONNECT on
+        it, both naming the service; the gateway passes the inner bytes on without reading
+        them. Data comes back byte-exact, each downstream stream has its own inner connection,
+        and a far side without the expected identity is refused."""
+        r = self.go("echo", "-target", "10.96.0.30:9080", "-bytes", str(2 << 20))
+        self.assertEqual((r.get("status"), r.get("backend"), r.get("match")), (200, "mesh-1c-1", True), r)
+        outer = [c for c in self.connects("eastwest") if c["authority"] == REMOTE_NAME]
+        inner = [c for c in self.connects("ztunnel") if c["authority"] == REMOTE_NAME]
+        self.assertEqual(len(outer), 1, outer)
+        self.assertEqual(len(inner), 1, inner)
+        self.assertEqual((outer[0]["client"], outer[0]["x_forwarded_network"]), (MESHGATE_ID, ""), outer)
+        self.assertEqual((inner[0]["client"], inner[0]["x_forwarded_network"]), (MESHGATE_ID, "net-1"), inner)
+
+        pool = self.hbone_stats()["pool"]
+        r = self.go("spread", "-target", "10.96.0.30:9080", "-streams", "40", "-parallel", "10")
+        self.assertEqual(r.get("backends"), {"mesh-1c-1": 40}, r)
+        inner = [c for c in self.connects("ztunnel") if c["authority"] == REMOTE_NAME][1:]
+        self.assertEqual(len(inner), 40, inner)
+        # The gateway dials the far ztunnel once per outer stream, so distinct source ports mean
+        # distinct inner connections: none was pooled.
+        self.assertEqual(len({c["remote"] for c in inner}), 40, inner)
+        after = self.hbone_stats()["pool"]
+        self.assertLessEqual(after["connections"] - pool["connections"], 2, (pool, after))  # the outer ones are
+        self.assertEqual(after["double_hbone_streams"] - pool["double_hbone_streams"], 40, (pool, after))
+
+        failures = after["handshake_failures"]
+        self.assertEqual(self.go("status", "-target", "10.96.0.31:9080")["status"], 503)
+        self.assertEqual(self.hbone_stats()["pool"]["handshake_failures"], failures + 1)
 
     def test_z_keepalive_closes_a_silent_client(self):
         """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""

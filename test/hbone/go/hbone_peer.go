@@ -7,6 +7,10 @@
 //	hbone_peer [flags] status -target AUTHORITY [-method M]  one request: its status
 //	hbone_peer [flags] serve  -listen ADDR                   an HBONE server: CONNECT dials :authority (a stand-in
 //	                                                         ztunnel, and the Go relay the benchmarks compare with)
+//	           [-route HOST:PORT=ADDR,…]                     dials ADDR for that :authority (a service's name)
+//	           [-forward ADDR]                               dials ADDR whatever the :authority: a stand-in
+//	                                                         east-west gateway, passing the inner bytes on as they are
+//	           [-log FILE]                                   one JSON line per CONNECT: authority, x-forwarded-network
 //	hbone_peer sink -listen ADDR                              TCP: reads to EOF, answers "OK <bytes>"
 //	hbone_peer [flags] bulk -target AUTHORITY -bytes N -tunnels T   T tunnels (one connection each) upload N bytes each
 //	hbone_peer tcpbulk -target ADDR -bytes N -tunnels T      the same over plain TCP to ADDR
@@ -228,10 +232,13 @@ func main() {
 	tunnels := sub.Int("tunnels", 1, "bulk, tcpbulk, idle: tunnels at once")
 	seconds := sub.Float64("seconds", 5, "setup, idle: how long")
 	pooled := sub.Bool("pooled", false, "setup: every CONNECT on one pooled connection")
+	routes := sub.String("route", "", "serve: HOST:PORT=ADDR,… dial ADDR for that :authority")
+	forward := sub.String("forward", "", "serve: dial ADDR for every CONNECT (an east-west gateway)")
+	logFile := sub.String("log", "", "serve: append a JSON line per CONNECT to FILE")
 	sub.Parse(args[1:])
 	switch args[0] {
 	case "serve":
-		serve(*listen)
+		serve(*listen, dialPlan(*routes, *forward), *logFile)
 		return
 	case "sink":
 		sink(*listen)
@@ -258,21 +265,57 @@ func main() {
 	}
 }
 
+// dialPlan says where serve dials for a CONNECT's :authority.
+func dialPlan(routes, forward string) func(authority string) string {
+	table := map[string]string{}
+	for _, r := range strings.Split(routes, ",") {
+		if kv := strings.SplitN(r, "=", 2); len(kv) == 2 {
+			table[kv[0]] = kv[1]
+		}
+	}
+	return func(authority string) string {
+		if forward != "" {
+			return forward
+		}
+		if a, ok := table[authority]; ok {
+			return a
+		}
+		return authority
+	}
+}
+
 // serve is an HBONE server on Go's standard library: mutual TLS 1.3 (the client's chain checked
-// against the CA), CONNECT to the :authority, bytes spliced both ways with half-close.
-func serve(addr string) {
+// against the CA), CONNECT to where dialFor says, bytes spliced both ways with half-close.
+func serve(addr string, dialFor func(string) string, logFile string) {
 	pem, err := os.ReadFile(*caFile)
 	must(err)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 	pair, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	must(err)
+	var logMu sync.Mutex
+	record := func(r *http.Request, dialed string) {
+		if logFile == "" {
+			return
+		}
+		line, _ := json.Marshal(map[string]string{"authority": r.Host, "x_forwarded_network": r.Header.Get("X-Forwarded-Network"),
+			"dialed": dialed, "client": clientIdentity(r), "remote": r.RemoteAddr})
+		logMu.Lock()
+		defer logMu.Unlock()
+		f, err := os.OpenFile(logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Write(append(line, '\n'))
+			f.Close()
+		}
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != "CONNECT" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		up, err := net.DialTimeout("tcp", r.Host, 10*time.Second)
+		dial := dialFor(r.Host)
+		record(r, dial)
+		up, err := net.DialTimeout("tcp", dial, 10*time.Second)
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -303,6 +346,19 @@ func serve(addr string) {
 		Certificates: []tls.Certificate{pair}, ClientCAs: roots, ClientAuth: tls.RequireAndVerifyClientCert,
 		MinVersion: tls.VersionTLS13, NextProtos: []string{"h2"}}}
 	must(srv.ListenAndServeTLS("", ""))
+}
+
+// clientIdentity is the SPIFFE id of the request's client certificate, if any.
+func clientIdentity(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	for _, u := range r.TLS.PeerCertificates[0].URIs {
+		if u.Scheme == "spiffe" {
+			return u.String()
+		}
+	}
+	return ""
 }
 
 func sink(addr string) {
