@@ -96,7 +96,8 @@ struct Timings {
 Timings publish(control::LiveState& live, dataplane::SnapshotPublisher& publisher, const std::vector<dataplane::PortInfo>& ports,
                 uint64_t& generation, std::shared_ptr<const dataplane::Neighbours>& neighbours, Clock::time_point changed) {
     const auto replan = live.take_replan();
-    const dataplane::LbState* previous = generation ? publisher.latest().lb.get() : nullptr;
+    const dataplane::Snapshot* running = generation ? &publisher.latest() : nullptr;
+    const dataplane::LbState* previous = running ? running->lb.get() : nullptr;
     auto lb = std::make_shared<const dataplane::LbState>(live.config(), ports, live.health(), previous, &replan,
                                                          live.membership_version());
     const auto planned = Clock::now();
@@ -104,7 +105,7 @@ Timings publish(control::LiveState& live, dataplane::SnapshotPublisher& publishe
     next->generation = ++generation;
     next->lb = std::move(lb);
     next->neighbours = neighbours;
-    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, next->neighbours, running);
     const uint64_t token = publisher.publish(std::move(next));
     const auto published = Clock::now();
     while (!publisher.visible(token)) std::this_thread::yield();

@@ -90,14 +90,15 @@ void ControlThread::add_companion(Companion& c) {
 void ControlThread::publish() {
     const auto begin = std::chrono::steady_clock::now();
     const auto replan = live_.take_replan();
-    const dataplane::LbState* previous = generation_ ? setup_.publisher->latest().lb.get() : nullptr;
+    const dataplane::Snapshot* running = generation_ ? &setup_.publisher->latest() : nullptr;
+    const dataplane::LbState* previous = running ? running->lb.get() : nullptr;
     auto lb = std::make_shared<const dataplane::LbState>(live_.config(), setup_.ports, live_.health(), previous, &replan,
                                                          live_.membership_version());
     auto next = std::make_unique<dataplane::Snapshot>();
     next->generation = ++generation_;
     next->lb = std::move(lb);
     next->neighbours = setup_.resolver->table(generation_);
-    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, next->neighbours, running);
     next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
     for (auto* c : companions_) c->published(setup_.publisher->latest());
@@ -114,7 +115,7 @@ void ControlThread::publish_neighbours() {
     next->generation = ++generation_;
     next->lb = running.lb;
     next->neighbours = setup_.resolver->table(generation_);
-    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, *next->neighbours);
+    next->endpoint_macs = dataplane::endpoint_macs(*next->lb, next->neighbours, &running);
     next->peers = peers_->ring(*next->lb);
     const uint64_t token = setup_.publisher->publish(std::move(next));
     for (auto* c : companions_) c->published(setup_.publisher->latest());

@@ -165,7 +165,10 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
     // since working it out again is a prefix walk per endpoint.
     if (same_members && same_routes(previous->ports_, ports_)) {
         endpoints_ = previous->endpoints_;
+        routes_serial_ = previous->routes_serial_;
     } else {
+        static std::atomic<uint64_t> serials{0};
+        routes_serial_ = ++serials;
         endpoints_.assign(config_.endpoints.size(), EndpointTarget{});
         for (size_t id = 0; id < config_.endpoints.size(); ++id) {
             const auto& e = config_.endpoints[id];
@@ -256,11 +259,15 @@ const IpAddress* LbState::snat_address(uint16_t port_id, uint8_t family, uint64_
     return pool.empty() ? nullptr : pool[hash % pool.size()];
 }
 
-std::vector<const rte_ether_addr*> endpoint_macs(const LbState& lb, const Neighbours& neighbours) {
+std::vector<const rte_ether_addr*> endpoint_macs(const LbState& lb, const std::shared_ptr<const Neighbours>& neighbours,
+                                                 const Snapshot* previous) {
+    if (previous && previous->neighbours == neighbours && previous->lb && lb.same_routes_as(*previous->lb)) {
+        return previous->endpoint_macs;
+    }
     std::vector<const rte_ether_addr*> out(lb.config().endpoints.size(), nullptr);
     for (size_t id = 0; id < out.size(); ++id) {
         const auto& target = lb.endpoint(static_cast<uint32_t>(id));
-        if (target.usable) out[id] = neighbours.find(target.out_port, target.next_hop);
+        if (target.usable) out[id] = neighbours->find(target.out_port, target.next_hop);
     }
     return out;
 }

@@ -200,7 +200,7 @@ void DataplaneBench::publish(Config config, const std::vector<lb::EndpointHealth
     snapshot->generation = snapshot_ ? snapshot_->generation + 1 : 1;
     snapshot->lb = std::make_shared<dataplane::LbState>(std::move(config), port_info_, health);
     snapshot->neighbours = neighbours_;
-    snapshot->endpoint_macs = dataplane::endpoint_macs(*snapshot->lb, *snapshot->neighbours);
+    snapshot->endpoint_macs = dataplane::endpoint_macs(*snapshot->lb, snapshot->neighbours);
     // Every peer of a tier answers.
     const auto& peers = snapshot->lb->config().announce.peers;
     snapshot->peers = dataplane::make_peer_ring(peers, peers, port_info_);
