@@ -12,8 +12,8 @@ the node's address through its own data plane, with clients and peers we did not
   trust domain, another CA, an expired certificate; each refused and counted, while good
   clients go on being served.
 
-argv: build directory, then optionally the port type (tap, af_packet, af_xdp). Needs root and
-golang-go. Everything it makes is removed at exit.
+argv: build directory, then optionally the port type (tap, af_packet, af_xdp) and "one-arm" (clients,
+endpoints and the node on one segment and one port; two ports otherwise). Needs root and golang-go. Everything it makes is removed at exit.
 """
 import json
 import os
@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
 import meshlab  # noqa: E402
 
-PORT_TYPE = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] in meshlab.PORT_TYPES else "tap"
+PORT_TYPE = next((a for a in sys.argv[2:] if a in meshlab.PORT_TYPES), "tap")
+ARMS = 1 if "one-arm" in sys.argv[2:] else 2
 
 ENDPOINTS = [
     meshlab.Endpoint("east-1a-1", "10.20.0.11", "us-east-1a", weight=1),
@@ -125,7 +126,7 @@ class HboneTest(unittest.TestCase):
                             "HOME": cls.work})
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
-        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE,
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS,
                               extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES,
                               workdir=os.path.join(cls.work, "lab"))
         try:
@@ -515,4 +516,4 @@ class HboneTest(unittest.TestCase):
 
 if __name__ == "__main__":
     # Further arguments (after the port type) select tests, as unittest's own.
-    unittest.main(argv=[sys.argv[0], "-v"] + [a for a in sys.argv[2:] if a not in meshlab.PORT_TYPES])
+    unittest.main(argv=[sys.argv[0], "-v"] + [a for a in sys.argv[2:] if a not in meshlab.PORT_TYPES and a != "one-arm"])
