@@ -75,7 +75,7 @@ void raise_descriptor_limit() {
 }  // namespace
 
 // One event loop: its listener, its connections, its counters.
-class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler, private UpstreamEvents {
+class Proxy::Thread final : public ConnectionOwner, public EventLoop::Handler {
 public:
     Thread(Proxy& proxy, int listen_fd, bool first)
         : proxy_(proxy), listen_fd_(listen_fd), first_(first), catalog_(proxy.catalog()),
@@ -88,8 +88,7 @@ public:
         auto all = std::move(connections_);
         connections_.clear();
         for (auto& [p, c] : all) c->abort();
-        for (auto& [id, probe] : probes_) loop_.retire(std::move(probe.link));
-        probes_.clear();
+        probes_.reset();
         loop_.free_retired();
         all.clear();
         ::close(listen_fd_);
@@ -150,67 +149,16 @@ public:
     }
 
 private:
-    // Health probes (the first thread's): each a CONNECT on a pooled connection, released as
-    // soon as it is answered.
+    // Health probes asked for since the last tick (the first thread runs them all).
     void run_probes(ServerConnection::Clock::time_point now) {
         std::vector<ProbeRequest> requests;
         {
             std::lock_guard lock(proxy_.probes_mutex_);
             requests.swap(proxy_.probe_requests_);
         }
-        for (auto& r : requests) {
-            const int32_t id = next_probe_++;
-            probes_[id] = {r.token, nullptr};  // before open(): it may answer at once
-            auto link = pool_.open(*this, id, SocketAddress{r.address, 15008}, r.identity, SocketAddress{r.address, r.port}.to_string(), {});
-            auto it = probes_.find(id);
-            if (it == probes_.end()) {
-                loop_.retire(std::move(link));
-            } else if (!link) {
-                report(id, false, r.identity.empty() ? "the endpoint has no identity to check its ztunnel against" : "HBONE connect failed");
-            } else {
-                it->second.link = std::move(link);
-            }
-        }
-        std::vector<int32_t> late;
-        for (auto& [id, p] : probes_) {
-            if (p.link && p.link->expired(now)) late.push_back(id);
-        }
-        for (int32_t id : late) report(id, false, "timeout");
+        for (const auto& r : requests) probes_->start(r);
+        probes_->tick(now);
     }
-
-    void report(int32_t id, bool ok, std::string what) {
-        auto it = probes_.find(id);
-        if (it == probes_.end()) return;
-        {
-            std::lock_guard lock(proxy_.probes_mutex_);
-            proxy_.probe_results_.push_back({it->second.token, ok, std::move(what)});
-        }
-        loop_.retire(std::move(it->second.link));  // its callback may be running
-        probes_.erase(it);
-    }
-
-    // UpstreamEvents of the probes: only the answer matters.
-    void upstream_connected(int32_t stream, Outcome outcome) override {
-        switch (outcome) {
-            case Outcome::connected: return report(stream, true, "ok");
-            case Outcome::denied: return report(stream, false, "CONNECT answered 401");
-            case Outcome::timed_out: return report(stream, false, "timeout");
-            case Outcome::failed: return report(stream, false, "HBONE connect failed");
-        }
-    }
-    size_t upstream_room(int32_t) override { return 0; }
-    size_t upstream_data(int32_t, std::span<const uint8_t>) override { return 0; }
-    void upstream_closed(int32_t) override {}
-    void upstream_failed(int32_t) override {}
-    void upstream_writable(int32_t) override {}
-    void upstream_pump() override {}
-
-    struct Probe {
-        uint64_t token = 0;
-        std::unique_ptr<UpstreamLink> link;
-    };
-    std::map<int32_t, Probe> probes_;
-    int32_t next_probe_ = 1;
 
     // Between rounds of events, so that one request never sees two catalogs.
     void tick() {
@@ -234,6 +182,10 @@ private:
     std::mt19937_64 random_;
     ProxyCounters counters_;
     ClientPool pool_{loop_, counters_, [this] { return proxy_.client_tls(); }};
+    std::unique_ptr<HealthProbes> probes_ = std::make_unique<HealthProbes>(loop_, pool_, [this](ProbeResult r) {
+        std::lock_guard lock(proxy_.probes_mutex_);
+        proxy_.probe_results_.push_back(std::move(r));
+    });
     std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
     std::atomic<size_t> open_{0};
     std::thread thread_;

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "hbone/catalog.h"
+#include "hbone/health_probes.h"
 #include "lb/outlier_detector.h"
 #include "hbone/proxy_counters.h"
 #include "hbone/tls_context.h"
@@ -52,19 +53,9 @@ public:
     // outlier detection; at most `max_outcomes` wait, the rest are dropped and counted.
     static constexpr size_t max_outcomes = 65536;
     std::vector<std::pair<uint32_t, lb::ConnectResult>> take_outcomes();
-    // Health probes (`kind = "hbone"`): a CONNECT to `address`:`port` through the ztunnel at
-    // `address`:15008 whose certificate carries `identity`, made by the first thread.
-    struct ProbeRequest {
-        uint64_t token;
-        IpAddress address;
-        uint16_t port;
-        std::string identity;
-    };
-    struct ProbeResult {
-        uint64_t token;
-        bool ok;
-        std::string what;
-    };
+    // Health probes (`kind = "hbone"`, health_probes.h), made by the first thread.
+    using ProbeRequest = hbone::ProbeRequest;
+    using ProbeResult = hbone::ProbeResult;
     void probe(ProbeRequest request);
     std::vector<ProbeResult> take_probe_results();
     // Identities of the certificate in use.
