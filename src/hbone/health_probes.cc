@@ -14,7 +14,7 @@ HealthProbes::~HealthProbes() {
 void HealthProbes::start(const ProbeRequest& r) {
     const int32_t id = next_++;
     probes_[id] = {r.token, nullptr};  // before open(): it may answer at once
-    auto link = pool_.open(*this, id, SocketAddress{r.address, 15008}, r.identity, SocketAddress{r.address, r.port}.to_string(), {});
+    auto link = pool_.open(*this, id, SocketAddress{r.address, hbone_port}, r.identity, SocketAddress{r.address, r.port}.to_string(), {});
     auto it = probes_.find(id);
     if (it == probes_.end()) {
         loop_.retire(std::move(link));  // answered already

@@ -17,7 +17,7 @@ namespace meshgate::hbone {
 class ClientPool;
 
 // A health probe of `kind = "hbone"`: a CONNECT to `address`:`port` through the ztunnel at
-// `address`:15008 whose certificate carries `identity`.
+// `address`:hbone_port whose certificate carries `identity`.
 struct ProbeRequest {
     uint64_t token;
     IpAddress address;

@@ -14,17 +14,13 @@
 #include <optional>
 
 #include "hbone/client_pool.h"
-#include "hbone/double_hbone.h"
 #include "hbone/tcp_upstream.h"
+#include "hbone/upstream_open.h"
 #include "hbone/tls_context.h"
-#include "lb/service_scope.h"
 
 namespace meshgate::hbone {
 
 namespace {
-
-// HBONE's port on every ztunnel (istio-semantics.md §8).
-constexpr uint16_t hbone_port = 15008;
 
 // One read's worth; the thread's loop reads one socket at a time.
 thread_local uint8_t read_buffer[64 << 10];
@@ -222,59 +218,11 @@ void ServerConnection::end() {
     owner_.closed(*this);
 }
 
-namespace {
-
-bool on_another_network(const Config& config, const Endpoint& e) {
-    return !e.locality.network.empty() && e.locality.network != config.node.network;
-}
-
-// Double HBONE to `e` (istio-semantics.md §8.7): through its network's gateway, addressed to the
-// service by name, the far ztunnel proving the endpoint's identity.
-std::optional<DoubleHboneRoute> double_hbone_route(const Config& config, const ConnectDecision& decision, const Endpoint& e) {
-    const auto gateway = std::find_if(config.network_gateways.begin(), config.network_gateways.end(),
-                                      [&](const NetworkGateway& g) { return g.network == e.locality.network; });
-    if (gateway == config.network_gateways.end()) return std::nullopt;
-    const Service& service = config.services[decision.service];
-    const auto names = lb::hostnames(service, config.node, lb::service_scope(service));
-    if (names.empty()) return std::nullopt;
-    return DoubleHboneRoute{SocketAddress{gateway->address, gateway->port}, gateway->identity,
-                            names.front() + ":" + std::to_string(decision.service_port), e.identity};
-}
-
-}  // namespace
-
 void ServerConnection::open(int32_t stream, const ConnectDecision& decision, const ConnectHeaders& headers) {
-    const Catalog& catalog = owner_.catalog();
-    const Config& config = catalog.config();
-    uint32_t endpoint = decision.endpoint ? *decision.endpoint : catalog.backends(decision.service).pick(owner_.stream_hash());
-    if (endpoint == lb::SelectionTable::no_endpoint || endpoint >= config.endpoints.size()) {
-        return session_->connected(stream, false, "no endpoint to select");
-    }
-    const Endpoint& e = config.endpoints[endpoint];
-    const uint16_t port = e.port ? *e.port : decision.target_port;
-    std::unique_ptr<UpstreamLink> link;
-    if (on_another_network(config, e)) {
-        auto route = double_hbone_route(config, decision, e);
-        if (!route) return session_->connected(stream, false, "another network's endpoint, and no network_gateway for it");
-        ConnectHeaders inner = headers;
-        inner.forwarded_network = config.node.network;
-        link = DoubleHboneUpstream::open(owner_.pool(), owner_.counters(), *this, stream, *route, std::move(inner));
-    } else if (!e.address) {
-        return session_->connected(stream, false, "the endpoint has no address");
-    } else if (e.hbone) {
-        // Through its ztunnel: CONNECT endpoint IP:target port on a pooled connection to IP:15008.
-        link = owner_.pool().open(*this, stream, SocketAddress{*e.address, hbone_port}, e.identity,
-                                  SocketAddress{*e.address, port}.to_string(), headers);
-    } else {
-        link = TcpUpstream::open(owner_.loop(), *this, owner_.counters(), stream, *e.address, port);
-    }
-    if (!link) {
-        ProxyCounters::add(owner_.counters().upstream_connect_failures);
-        owner_.connect_outcome(endpoint, lb::ConnectResult::failure);
-        return session_->connected(stream, false, "connect failed");
-    }
-    upstreams_[stream] = std::move(link);
-    links_[stream] = {endpoint, false};
+    auto up = open_upstream(owner_, *this, stream, decision, headers);
+    if (!up.link) return session_->connected(stream, false, up.why);
+    upstreams_[stream] = std::move(up.link);
+    links_[stream] = {up.endpoint, false};
 }
 
 void ServerConnection::release(int32_t stream) {

@@ -8,6 +8,9 @@
 
 namespace meshgate::hbone {
 
+// HBONE's port on every ztunnel (istio-semantics.md §8).
+inline constexpr uint16_t hbone_port = 15008;
+
 // What the far side of a CONNECT stream tells the stream's owner (the server connection), in
 // the owner's thread.
 class UpstreamEvents {

@@ -1,0 +1,74 @@
+#include "hbone/upstream_open.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "hbone/client_pool.h"
+#include "hbone/double_hbone.h"
+#include "hbone/server_connection.h"
+#include "hbone/tcp_upstream.h"
+#include "lb/service_scope.h"
+
+namespace meshgate::hbone {
+
+namespace {
+
+// As the planner sees it (lb::eligibility): an endpoint that names no network is on another
+// network unless the node names none either.
+bool on_another_network(const Config& config, const Endpoint& e) { return e.locality.network != config.node.network; }
+
+// Double HBONE to `e` (istio-semantics.md §8.7): through its network's gateway, addressed to the
+// service by name, the far ztunnel proving the endpoint's identity.
+std::optional<DoubleHboneRoute> double_hbone_route(const Config& config, const ConnectDecision& decision, const Endpoint& e) {
+    const auto gateway = std::find_if(config.network_gateways.begin(), config.network_gateways.end(),
+                                      [&](const NetworkGateway& g) { return g.network == e.locality.network; });
+    if (gateway == config.network_gateways.end()) return std::nullopt;
+    const Service& service = config.services[decision.service];
+    const auto names = lb::hostnames(service, config.node, lb::service_scope(service));
+    if (names.empty()) return std::nullopt;
+    return DoubleHboneRoute{SocketAddress{gateway->address, gateway->port}, gateway->identity,
+                            names.front() + ":" + std::to_string(decision.service_port), e.identity};
+}
+
+}  // namespace
+
+OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
+                             const ConnectHeaders& headers) {
+    OpenedUpstream out;
+    const Catalog& catalog = owner.catalog();
+    const Config& config = catalog.config();
+    out.endpoint = decision.endpoint ? *decision.endpoint : catalog.backends(decision.service).pick(owner.stream_hash());
+    if (out.endpoint == lb::SelectionTable::no_endpoint || out.endpoint >= config.endpoints.size()) {
+        out.why = "no endpoint to select";
+        return out;
+    }
+    const Endpoint& e = config.endpoints[out.endpoint];
+    const uint16_t port = e.port ? *e.port : decision.target_port;
+    if (on_another_network(config, e)) {
+        auto route = double_hbone_route(config, decision, e);
+        if (!route) {
+            out.why = "another network's endpoint, and no network_gateway for it";
+            return out;
+        }
+        ConnectHeaders inner = headers;
+        inner.forwarded_network = config.node.network;
+        out.link = DoubleHboneUpstream::open(owner.pool(), owner.counters(), events, stream, *route, std::move(inner));
+    } else if (!e.address) {
+        out.why = "the endpoint has no address";
+        return out;
+    } else if (e.hbone) {
+        // Through its ztunnel: CONNECT endpoint IP:target port on a pooled connection to IP:15008.
+        out.link = owner.pool().open(events, stream, SocketAddress{*e.address, hbone_port}, e.identity,
+                                     SocketAddress{*e.address, port}.to_string(), headers);
+    } else {
+        out.link = TcpUpstream::open(owner.loop(), events, owner.counters(), stream, *e.address, port);
+    }
+    if (!out.link) {
+        ProxyCounters::add(owner.counters().upstream_connect_failures);
+        owner.connect_outcome(out.endpoint, lb::ConnectResult::failure);
+        out.why = "connect failed";
+    }
+    return out;
+}
+
+}  // namespace meshgate::hbone

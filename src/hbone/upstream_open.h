@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hbone/connect_session.h"
+#include "hbone/connect_target.h"
+#include "hbone/upstream_link.h"
+
+namespace meshgate::hbone {
+
+class ConnectionOwner;
+
+// The far side of a stream the proxy admitted: a CONNECT stream (waypoint role), or a plain
+// TCP connection to a VIP of a `forwarding = "hbone"` service (gateway role).
+struct OpenedUpstream {
+    uint32_t endpoint = UINT32_MAX;      // index in the catalog's Config::endpoints
+    std::unique_ptr<UpstreamLink> link;  // nullptr: `why` says why
+    std::string why;
+};
+
+// The endpoint `decision` names, or the one its service's backend table picks with a fresh
+// stream hash, reached as the endpoint says: over TCP; through its ztunnel (`hbone = true`,
+// CONNECT endpoint IP:target port to IP:15008); or, on another network, by double HBONE through
+// that network's gateway. The link reports to `events` for `stream`. A connect that could not
+// even start is counted and told to outlier detection here.
+OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
+                             const ConnectHeaders& headers);
+
+}  // namespace meshgate::hbone
