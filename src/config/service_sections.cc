@@ -42,7 +42,7 @@ void read_ports(TableReader& r, Service& service, Diagnostics& diagnostics) {
     }
 }
 
-void read_service(const toml::value& table, const std::string& path, ServiceKind kind, Config& config,
+void read_service(const toml::value& table, const std::string& path, ServiceKind kind, bool hbone_section, Config& config,
                   Diagnostics& diagnostics) {
     TableReader r(table, path, diagnostics);
     Service s;
@@ -67,6 +67,10 @@ void read_service(const toml::value& table, const std::string& path, ServiceKind
         s.internal_traffic_policy = *v == 0 ? InternalTrafficPolicy::cluster : InternalTrafficPolicy::local;
     }
     if (auto v = r.choice("forwarding", {"nat", "hbone"})) s.forwarding = *v == 0 ? Forwarding::nat : Forwarding::hbone;
+    if (s.forwarding == Forwarding::hbone && !hbone_section) {
+        r.warning(*r.find("forwarding"), "forwarding", "\"hbone\" needs an [hbone] section (the proxy that tunnels the VIP's "
+                                                       "connections); without one the VIP is load-balanced with full NAT");
+    }
     if (auto v = r.string("waypoint")) {
         auto slash = v->find('/');
         if (slash == std::string::npos || slash == 0 || slash + 1 == v->size()) {
@@ -113,10 +117,11 @@ void check_vip_ports(const TableReader& root, const Config& config, Diagnostics&
 
 void read_services(TableReader& root, Config& config, Diagnostics& diagnostics) {
     if (const auto* list = root.tables("service")) {
-        for (size_t i = 0; i < list->size(); ++i) read_service((*list)[i], element_path("service", i), ServiceKind::service, config, diagnostics);
+        for (size_t i = 0; i < list->size(); ++i) read_service((*list)[i], element_path("service", i), ServiceKind::service, root.has("hbone"), config, diagnostics);
     }
     if (const auto* list = root.tables("service_entry")) {
-        for (size_t i = 0; i < list->size(); ++i) read_service((*list)[i], element_path("service_entry", i), ServiceKind::service_entry, config, diagnostics);
+        for (size_t i = 0; i < list->size(); ++i) read_service((*list)[i], element_path("service_entry", i), ServiceKind::service_entry, root.has("hbone"), config,
+                                          diagnostics);
     }
     check_vip_ports(root, config, diagnostics);
 

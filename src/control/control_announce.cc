@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 void ControlThread::open_announcer() {
     const auto& a = live_.config().announce;
     if (!a.enabled()) return;
-    routes_ = std::make_unique<netlink::AnnounceRoutes>(a.device, a.table);
+    routes_ = std::make_unique<netlink::HostRoutes>(a.device, a.table);
     std::cerr << "meshgated: announcing through table " << a.table << " (interface " << a.device << ")\n";
 }
 

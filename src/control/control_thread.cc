@@ -1,5 +1,9 @@
 #include "control/control_thread.h"
 
+#include <linux/rtnetlink.h>
+
+#include <set>
+
 #include <rte_ring.h>
 
 #include <fstream>
@@ -56,12 +60,43 @@ ControlThread::ControlThread(ControlSetup setup, Config config)
     }
 }
 
+namespace {
+
+// The gateway role's VIPs (forwarding = "hbone", with [hbone]): the node's kernel takes their
+// connections, for the HBONE proxy. `only`: those no NAT service shares, which the data plane
+// need not see at all.
+std::set<IpAddress> gateway_vips(const Config& config, bool only) {
+    std::set<IpAddress> hbone, nat;
+    for (const auto& s : config.services) {
+        auto& into = s.forwarding == Forwarding::hbone && config.hbone ? hbone : nat;
+        into.insert(s.vips.begin(), s.vips.end());
+    }
+    if (only) std::erase_if(hbone, [&](const IpAddress& a) { return nat.count(a) > 0; });
+    return hbone;
+}
+
+}  // namespace
+
+void ControlThread::update_gateway_vips() {
+    const auto vips = gateway_vips(live_.config(), false);
+    if (vips.empty() && !local_vips_) return;
+    if (!local_vips_) local_vips_ = std::make_unique<netlink::HostRoutes>(gateway_vip_device, RT_TABLE_LOCAL, netlink::HostRoutes::Kind::local);
+    for (const auto& e : local_vips_->set(vips)) std::cerr << "meshgated: gateway VIPs: " << e << "\n";
+}
+
 void ControlThread::update_steering() {
+    update_gateway_vips();
     if (!setup_.steering) return;
-    // What the XDP programs send to meshgated: every VIP and SNAT address.
+    // What the XDP programs send to meshgated: every VIP and SNAT address, but the gateway
+    // role's VIPs, which stay with the kernel.
     std::vector<IpAddress> owned;
     const auto& config = live_.config();
-    for (const auto& service : config.services) owned.insert(owned.end(), service.vips.begin(), service.vips.end());
+    const auto kernels = gateway_vips(config, true);
+    for (const auto& service : config.services) {
+        for (const auto& vip : service.vips) {
+            if (!kernels.count(vip)) owned.push_back(vip);
+        }
+    }
     for (const auto& port : config.dataplane.ports) owned.insert(owned.end(), port.snat.begin(), port.snat.end());
     for (auto& maps : *setup_.steering) maps.update(owned, config.announce.peers);
 }

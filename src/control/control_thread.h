@@ -27,7 +27,7 @@
 #include "dataplane/exception_path.h"
 #include "dataplane/snapshot_publisher.h"
 #include "dataplane/xdp_steering.h"
-#include "netlink/announce_routes.h"
+#include "netlink/host_routes.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -85,7 +85,8 @@ private:
     void track_visibility();
     void drain_events();
     void reload_on_signal();
-    void update_steering();
+    void update_steering();      // also the gateway VIPs
+    void update_gateway_vips();  // local routes: the kernel takes the gateway role's VIPs
     void write_stats();
 
     // Scale-out (control_announce.cc): the routes a routing daemon announces, drain-node, and
@@ -135,7 +136,10 @@ private:
     bool ready_ = false;
 
     NodeMode mode_ = NodeMode::starting;
-    std::unique_ptr<netlink::AnnounceRoutes> routes_;  // when [announce].table is set
+    std::unique_ptr<netlink::HostRoutes> routes_;  // when [announce].table is set
+    // The gateway role's VIPs as the kernel's own, through this interface; gone with meshgated.
+    static constexpr const char* gateway_vip_device = "mg-gateway-vip";
+    std::unique_ptr<netlink::HostRoutes> local_vips_;
     std::vector<Announcement> announcements_;
     std::vector<std::string> announce_errors_;         // what the kernel last refused
     std::chrono::steady_clock::time_point last_announce_attempt_{};

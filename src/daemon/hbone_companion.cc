@@ -61,6 +61,8 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"pool", {{"connections", t.pool_connections}, {"connections_open", t.pool_connections_open},
                   {"connect_failures", t.pool_connect_failures}, {"handshake_failures", t.pool_handshake_failures},
                   {"refused_streams", t.pool_refused_streams}, {"double_hbone_streams", t.double_hbone_streams}}},
+        {"gateway", {{"listeners", t.gateway_listeners}, {"connections", t.gateway_connections},
+                     {"connections_open", t.gateway_connections_open}}},
     };
 }
 
@@ -93,6 +95,10 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
     w.counter("meshgate_hbone_pool_refused_streams_total", "CONNECT streams to ztunnels answered other than 200", t.pool_refused_streams);
     w.counter("meshgate_hbone_double_hbone_streams_total", "inner CONNECT streams sent through east-west gateways",
               t.double_hbone_streams);
+    w.counter("meshgate_hbone_gateway_connections_total", "plain TCP connections accepted on forwarding = \"hbone\" VIPs",
+              t.gateway_connections);
+    w.gauge("meshgate_hbone_gateway_connections_open", "plain TCP connections open on forwarding = \"hbone\" VIPs",
+            static_cast<double>(t.gateway_connections_open));
     w.counter("meshgate_hbone_tls_reloads_total", "times the TLS files were read again after a change", t.tls_reloads);
     w.counter("meshgate_hbone_tls_reload_failures_total", "changed TLS files that could not be used", t.tls_reload_failures);
 }

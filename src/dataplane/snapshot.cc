@@ -145,7 +145,8 @@ LbState::LbState(Config config, std::vector<PortInfo> ports, const std::vector<l
                 key.port = rte_cpu_to_be_16(port.port);
                 key.protocol = port.protocol == Protocol::tcp ? 6 : 17;
                 key.family = vip.is_v4() ? 4 : 6;
-                vips_.push_back({i, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port)});
+                const bool to_kernel = service.forwarding == Forwarding::hbone && config_.hbone && port.protocol == Protocol::tcp;
+                vips_.push_back({i, by_family[vip.is_v4() ? 0 : 1], rte_cpu_to_be_16(port.target_port), to_kernel});
                 vip_index_.insert(key, static_cast<uint32_t>(vips_.size() - 1));
             }
         }

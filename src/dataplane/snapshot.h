@@ -34,6 +34,9 @@ struct VipEntry {
     uint32_t service = 0;                        // index in Config::services
     const lb::SelectionTable* table = nullptr;  // the service's first hop
     rte_be16_t target_port = 0;                  // network order
+    // Gateway role (forwarding = "hbone" with [hbone]): the node's kernel, where meshgated's
+    // HBONE proxy listens, takes these flows; the data plane only passes them on.
+    bool to_kernel = false;
 };
 
 // Where an endpoint is reached: its address, port, and the route towards it.

@@ -42,6 +42,7 @@ void Worker::set_tcp_state(Flow& flow, FlowState next) {
 
 void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s,
                       uint64_t now) {
+    if (vip.to_kernel) return to_exception_path(m);  // the node's HBONE proxy tunnels it (gateway role)
     if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG) {
         return start_second_chance(m, v, s);  // mid-connection segment of a flow we do not know
     }

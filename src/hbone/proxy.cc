@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -19,7 +20,9 @@
 #include "core/sockaddr.h"
 #include "hbone/client_pool.h"
 #include "hbone/event_loop.h"
+#include "hbone/gateway_listeners.h"
 #include "hbone/server_connection.h"
+#include "hbone/tcp_downstream.h"
 
 namespace meshgate::hbone {
 
@@ -81,6 +84,7 @@ public:
         : proxy_(proxy), listen_fd_(listen_fd), first_(first), catalog_(proxy.catalog()),
           random_(std::random_device{}()) {
         loop_.watch(listen_fd_, EPOLLIN, this);
+        follow_gateways();
     }
     ~Thread() override {
         stop();
@@ -88,6 +92,9 @@ public:
         auto all = std::move(connections_);
         connections_.clear();
         for (auto& [p, c] : all) c->abort();
+        auto plain = std::move(downstreams_);
+        downstreams_.clear();
+        for (auto& [p, d] : plain) d->abort();
         probes_.reset();
         loop_.free_retired();
         all.clear();
@@ -105,6 +112,8 @@ public:
 
     const ProxyCounters& counters_view() const { return counters_; }
     size_t connections() const { return open_.load(std::memory_order_relaxed); }
+    size_t gateway_connections() const { return downstreams_open_.load(std::memory_order_relaxed); }
+    size_t gateway_listeners() const { return listeners_open_.load(std::memory_order_relaxed); }
 
     // The listener.
     void on_events(uint32_t) override {
@@ -140,6 +149,13 @@ public:
         }
         proxy_.outcomes_.emplace_back(endpoint, result);
     }
+    void closed(TcpDownstream& connection) override {
+        auto it = downstreams_.find(&connection);
+        if (it == downstreams_.end()) return;
+        loop_.retire(std::move(it->second));
+        downstreams_.erase(it);
+        downstreams_open_.store(downstreams_.size(), std::memory_order_relaxed);
+    }
     void closed(ServerConnection& connection) override {
         auto it = connections_.find(&connection);
         if (it == connections_.end()) return;
@@ -160,9 +176,45 @@ private:
         probes_->tick(now);
     }
 
+    // Gateway role: a plain TCP connection to a forwarding = "hbone" VIP, for the service that
+    // has that VIP and port now.
+    void accept_plain(int fd, const SocketAddress& client, const SocketAddress& vip) {
+        const Config& config = catalog_->config();
+        std::optional<ConnectDecision> decision;
+        for (uint32_t i = 0; i < config.services.size() && !decision; ++i) {
+            const auto& s = config.services[i];
+            if (s.forwarding != Forwarding::hbone || std::find(s.vips.begin(), s.vips.end(), vip.address) == s.vips.end()) continue;
+            for (const auto& p : s.ports) {
+                if (p.port == vip.port && p.protocol == Protocol::tcp) {
+                    decision = ConnectDecision{200, "", i, p.port, p.target_port, std::nullopt};
+                    break;
+                }
+            }
+        }
+        if (!decision || connections_.size() + downstreams_.size() >= max_connections_per_thread) {
+            ProxyCounters::add(counters_.connections_refused);
+            ::close(fd);
+            return;
+        }
+        auto d = std::make_unique<TcpDownstream>(*this, fd, client, *decision);
+        if (d->ended()) return;
+        TcpDownstream* key = d.get();
+        downstreams_.emplace(key, std::move(d));
+        downstreams_open_.store(downstreams_.size(), std::memory_order_relaxed);
+    }
+
+    // The gateway listeners follow the catalog's forwarding = "hbone" services.
+    void follow_gateways() {
+        for (const auto& e : gateways_.follow(catalog_->config())) std::cerr << "meshgated: hbone: gateway listener " << e << "\n";
+        listeners_open_.store(gateways_.size(), std::memory_order_relaxed);
+    }
+
     // Between rounds of events, so that one request never sees two catalogs.
     void tick() {
-        if (proxy_.catalog_generation_.load(std::memory_order_acquire) != catalog_->generation()) catalog_ = proxy_.catalog();
+        if (proxy_.catalog_generation_.load(std::memory_order_acquire) != catalog_->generation()) {
+            catalog_ = proxy_.catalog();
+            follow_gateways();
+        }
         if (first_) run_probes(ServerConnection::Clock::now());
         if (first_ && ++ticks_ % tls_check_ticks == 0 && catalog_->config().hbone) proxy_.refresh_tls(*catalog_->config().hbone);
         const auto now = ServerConnection::Clock::now();
@@ -170,6 +222,10 @@ private:
         all.reserve(connections_.size());
         for (auto& [p, c] : connections_) all.push_back(p);
         for (auto* c : all) c->tick(now);  // a tick may end (and unlist) a connection
+        std::vector<TcpDownstream*> plain;
+        plain.reserve(downstreams_.size());
+        for (auto& [p, d] : downstreams_) plain.push_back(p);
+        for (auto* d : plain) d->tick(now);
         pool_.tick(now);
     }
 
@@ -188,6 +244,9 @@ private:
     });
     std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
     std::atomic<size_t> open_{0};
+    GatewayListeners gateways_{loop_, [this](int fd, const SocketAddress& client, const SocketAddress& vip) { accept_plain(fd, client, vip); }};
+    std::unordered_map<TcpDownstream*, std::unique_ptr<TcpDownstream>> downstreams_;
+    std::atomic<size_t> downstreams_open_{0}, listeners_open_{0};
     std::thread thread_;
 };
 
@@ -287,6 +346,8 @@ Proxy::Totals Proxy::totals() const {
         const ProxyCounters& c = thread->counters_view();
         t.connections += get(c.connections);
         t.connections_open += thread->connections();
+        t.gateway_connections_open += thread->gateway_connections();
+        t.gateway_listeners = std::max<uint64_t>(t.gateway_listeners, thread->gateway_listeners());
         t.connections_refused += get(c.connections_refused);
         t.tunnels += get(c.tunnels);
         for (size_t i = 0; i < t.handshake_failures.size(); ++i) t.handshake_failures[i] += get(c.handshake_failures[i]);
@@ -307,6 +368,7 @@ Proxy::Totals Proxy::totals() const {
         t.pool_handshake_failures += get(c.pool_handshake_failures);
         t.pool_refused_streams += get(c.pool_refused_streams);
         t.double_hbone_streams += get(c.double_hbone_streams);
+        t.gateway_connections += get(c.gateway_connections);
     }
     t.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
     t.tls_reload_failures = tls_reload_failures_.load(std::memory_order_relaxed);

@@ -47,6 +47,7 @@ public:
         uint64_t tls_reloads = 0, tls_reload_failures = 0, outcomes_dropped = 0, keepalive_timeouts = 0;
         uint64_t pool_connections = 0, pool_connections_open = 0, pool_connect_failures = 0, pool_handshake_failures = 0,
                  pool_refused_streams = 0, double_hbone_streams = 0;
+        uint64_t gateway_connections = 0, gateway_connections_open = 0, gateway_listeners = 0;
     };
     Totals totals() const;
     // Connect outcomes towards endpoints since the last call (endpoint index, result), for

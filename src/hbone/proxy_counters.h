@@ -41,6 +41,8 @@ struct ProxyCounters {
     std::atomic<uint64_t> pool_handshake_failures{0}; // TLS, or not the expected identity
     std::atomic<uint64_t> pool_refused_streams{0};    // answered other than 200
     std::atomic<uint64_t> double_hbone_streams{0};    // inner CONNECTs through an east-west gateway
+    // The gateway role: plain TCP connections accepted on a forwarding = "hbone" VIP.
+    std::atomic<uint64_t> gateway_connections{0};
 
     static void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 };

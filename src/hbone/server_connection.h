@@ -19,6 +19,7 @@ namespace meshgate::hbone {
 
 class ServerConnection;
 class ClientPool;
+class TcpDownstream;
 
 // What a server connection needs of the thread that runs it.
 class ConnectionOwner {
@@ -37,6 +38,7 @@ public:
     virtual void connect_outcome(uint32_t endpoint, lb::ConnectResult result) = 0;
     // The connection is over: the owner forgets it (and retires it into the loop).
     virtual void closed(ServerConnection& connection) = 0;
+    virtual void closed(TcpDownstream& connection) = 0;
 };
 
 // One accepted HBONE connection (waypoint role): the TLS handshake and the client's checks,

@@ -107,6 +107,24 @@ identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
 """
 REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
 
+# The gateway role: plain TCP to this VIP is the node kernel's (the data plane passes it on) and
+# the proxy tunnels it to the endpoint's ztunnel.
+GATEWAY_SERVICE = """
+[[service]]
+name = "gw"
+namespace = "lab"
+vips = ["10.96.0.40"]
+ports = [{ port = 9080, protocol = "tcp" }]
+forwarding = "hbone"
+
+[[endpoint]]
+service = "lab/gw"
+address = "10.20.0.31"
+hbone = true
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
+"""
+
 
 def hbone_config(certs):
     return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
@@ -127,7 +145,7 @@ class HboneTest(unittest.TestCase):
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
         cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS,
-                              extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES,
+                              extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES + GATEWAY_SERVICE,
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
@@ -489,6 +507,26 @@ class HboneTest(unittest.TestCase):
         failures = after["handshake_failures"]
         self.assertEqual(self.go("status", "-target", "10.96.0.31:9080")["status"], 503)
         self.assertEqual(self.hbone_stats()["pool"]["handshake_failures"], failures + 1)
+
+    def test_m_gateway_role_tunnels_plain_tcp(self):
+        """forwarding = "hbone": a plain TCP client of the VIP reaches the endpoint through its
+        ztunnel. The data plane leaves the VIP to the node's kernel (a local route meshgated
+        holds), the proxy accepts there and sends each connection as a CONNECT to the
+        endpoint's address and port, with `forwarded: for=<client>`."""
+        before = len(self.connects("ztunnel"))
+        r = self.lab.client("--tcp", "20", "--bulk", str(1 << 20), target="10.96.0.40")
+        self.assertEqual(r["failures"], [], r)
+        self.assertEqual((r["tcp"], r["bulk"]), ({"mesh-1c-1": 20}, "mesh-1c-1"), r)
+        tunnels = [c for c in self.connects("ztunnel")[before:] if c["authority"] == "10.20.0.31:9080" and c["forwarded"]]
+        self.assertEqual(len(tunnels), 21, tunnels)
+        self.assertEqual({c["forwarded"] for c in tunnels}, {f"for={self.lab.client_address}"})
+        self.assertEqual({c["client"] for c in tunnels}, {MESHGATE_ID})
+        gateway = self.hbone_stats()["gateway"]
+        self.assertEqual(gateway["listeners"], 1, gateway)
+        self.assertGreaterEqual(gateway["connections"], 21, gateway)
+        # A port the service does not have is still refused.
+        r = self.lab.client("--refused-port", "9999", target="10.96.0.40")
+        self.assertEqual(r["refused_port"], "refused", r)
 
     def test_z_keepalive_closes_a_silent_client(self):
         """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""

@@ -10,7 +10,7 @@
 //	           [-route HOST:PORT=ADDR,…]                     dials ADDR for that :authority (a service's name)
 //	           [-forward ADDR]                               dials ADDR whatever the :authority: a stand-in
 //	                                                         east-west gateway, passing the inner bytes on as they are
-//	           [-log FILE]                                   one JSON line per CONNECT: authority, x-forwarded-network
+//	           [-log FILE]                                   one JSON line per CONNECT: authority, headers, client
 //	hbone_peer sink -listen ADDR                              TCP: reads to EOF, answers "OK <bytes>"
 //	hbone_peer [flags] bulk -target AUTHORITY -bytes N -tunnels T   T tunnels (one connection each) upload N bytes each
 //	hbone_peer tcpbulk -target ADDR -bytes N -tunnels T      the same over plain TCP to ADDR
@@ -299,7 +299,7 @@ func serve(addr string, dialFor func(string) string, logFile string) {
 			return
 		}
 		line, _ := json.Marshal(map[string]string{"authority": r.Host, "x_forwarded_network": r.Header.Get("X-Forwarded-Network"),
-			"dialed": dialed, "client": clientIdentity(r), "remote": r.RemoteAddr})
+			"dialed": dialed, "client": clientIdentity(r), "remote": r.RemoteAddr, "forwarded": r.Header.Get("Forwarded")})
 		logMu.Lock()
 		defer logMu.Unlock()
 		f, err := os.OpenFile(logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)

@@ -231,6 +231,16 @@ TEST(LoadConfig, DistributeWeightsNotSummingTo100IsAWarning) {
     EXPECT_NE(r.diagnostics.warnings()[0].message.find("add up to 60"), std::string::npos);
 }
 
+TEST(LoadConfig, HboneForwardingWithoutAnHboneSectionIsAWarning) {
+    const std::string tunnelled = service + "forwarding = \"hbone\"\n";
+    auto r = load(node + tunnelled);
+    ASSERT_TRUE(r.config.has_value());
+    const auto warnings = r.diagnostics.warnings();
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].key, "service[0].forwarding");
+    EXPECT_NE(warnings[0].message.find("needs an [hbone] section"), std::string::npos) << warnings[0].message;
+}
+
 TEST(LoadConfig, AnHboneEndpointWithoutIdentityIsAWarning) {
     auto r = load(node + service + "[[endpoint]]\nservice = \"shop/web\"\naddress = \"10.1.0.11\"\nhbone = true\n");
     ASSERT_TRUE(r.config.has_value());

@@ -1,4 +1,4 @@
-#include "netlink/announce_routes.h"
+#include "netlink/host_routes.h"
 
 // <net/if.h> before the <linux/...> headers: they then skip what it already defines.
 #include <fcntl.h>
@@ -17,12 +17,12 @@ namespace meshgate::netlink {
 namespace {
 
 [[noreturn]] void fail(const std::string& device, const std::string& step, int error) {
-    throw std::runtime_error("announce interface " + device + ": " + step + ": " + std::strerror(error));
+    throw std::runtime_error("route interface " + device + ": " + step + ": " + std::strerror(error));
 }
 
 }  // namespace
 
-AnnounceRoutes::AnnounceRoutes(std::string device, uint32_t table) : device_(std::move(device)), table_(table) {
+HostRoutes::HostRoutes(std::string device, uint32_t table, Kind kind) : device_(std::move(device)), table_(table), kind_(kind) {
     fd_ = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) fail(device_, "open /dev/net/tun", errno);
     ifreq request{};
@@ -43,26 +43,26 @@ AnnounceRoutes::AnnounceRoutes(std::string device, uint32_t table) : device_(std
     }
 }
 
-AnnounceRoutes::~AnnounceRoutes() {
+HostRoutes::~HostRoutes() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-int AnnounceRoutes::change(uint16_t type, const IpAddress& address) {
+int HostRoutes::change(uint16_t type, const IpAddress& address) {
     nlmsghdr* h = nl_.start(type, type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0);
     auto* r = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(rtmsg)));
     r->rtm_family = address.is_v4() ? AF_INET : AF_INET6;
     r->rtm_dst_len = static_cast<unsigned char>(address.size() * 8);
     r->rtm_table = static_cast<unsigned char>(table_ < 256 ? table_ : uint32_t{RT_TABLE_UNSPEC});
     r->rtm_protocol = protocol;
-    r->rtm_scope = RT_SCOPE_LINK;
-    r->rtm_type = RTN_UNICAST;
+    r->rtm_scope = kind_ == Kind::local ? RT_SCOPE_HOST : RT_SCOPE_LINK;
+    r->rtm_type = kind_ == Kind::local ? RTN_LOCAL : RTN_UNICAST;
     mnl_attr_put_u32(h, RTA_TABLE, table_);
     mnl_attr_put(h, RTA_DST, address.size(), address.bytes().data());
     mnl_attr_put_u32(h, RTA_OIF, index_);
     return nl_.request(h);
 }
 
-std::vector<std::string> AnnounceRoutes::set(const std::set<IpAddress>& addresses) {
+std::vector<std::string> HostRoutes::set(const std::set<IpAddress>& addresses) {
     std::vector<std::string> errors;
     for (auto it = routes_.begin(); it != routes_.end();) {
         if (addresses.count(*it)) {
