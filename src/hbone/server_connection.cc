@@ -237,15 +237,8 @@ void ServerConnection::release(int32_t stream) {
 void ServerConnection::upstream_connected(int32_t stream, Outcome outcome) {
     auto it = links_.find(stream);
     if (it == links_.end()) return;
-    const uint32_t endpoint = it->second.endpoint;
-    switch (outcome) {
-        case Outcome::connected: owner_.connect_outcome(endpoint, lb::ConnectResult::success); break;
-        case Outcome::failed: owner_.connect_outcome(endpoint, lb::ConnectResult::failure); break;
-        case Outcome::timed_out: owner_.connect_outcome(endpoint, lb::ConnectResult::timeout); break;
-        case Outcome::denied: break;
-    }
+    report_connect(owner_, it->second.endpoint, outcome);
     if (outcome != Outcome::connected) {
-        ProxyCounters::add(owner_.counters().upstream_connect_failures);
         release(stream);
         session_->connected(stream, false, "connect failed");
         return;

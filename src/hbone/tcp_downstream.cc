@@ -44,16 +44,8 @@ TcpDownstream::~TcpDownstream() {
 }
 
 void TcpDownstream::upstream_connected(int32_t, Outcome outcome) {
-    switch (outcome) {
-        case Outcome::connected: owner_.connect_outcome(endpoint_, lb::ConnectResult::success); break;
-        case Outcome::failed: owner_.connect_outcome(endpoint_, lb::ConnectResult::failure); break;
-        case Outcome::timed_out: owner_.connect_outcome(endpoint_, lb::ConnectResult::timeout); break;
-        case Outcome::denied: break;
-    }
-    if (outcome != Outcome::connected) {
-        ProxyCounters::add(owner_.counters().upstream_connect_failures);
-        return end(true);
-    }
+    report_connect(owner_, endpoint_, outcome);
+    if (outcome != Outcome::connected) return end(true);
     up_ = true;
     ProxyCounters::add(owner_.counters().streams);
     read_client();

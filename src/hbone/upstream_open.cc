@@ -71,4 +71,15 @@ OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int
     return out;
 }
 
+void report_connect(ConnectionOwner& owner, uint32_t endpoint, UpstreamEvents::Outcome outcome) {
+    using Outcome = UpstreamEvents::Outcome;
+    switch (outcome) {
+        case Outcome::connected: owner.connect_outcome(endpoint, lb::ConnectResult::success); break;
+        case Outcome::failed: owner.connect_outcome(endpoint, lb::ConnectResult::failure); break;
+        case Outcome::timed_out: owner.connect_outcome(endpoint, lb::ConnectResult::timeout); break;
+        case Outcome::denied: break;
+    }
+    if (outcome != Outcome::connected) ProxyCounters::add(owner.counters().upstream_connect_failures);
+}
+
 }  // namespace meshgate::hbone

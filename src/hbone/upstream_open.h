@@ -28,4 +28,8 @@ struct OpenedUpstream {
 OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
                              const ConnectHeaders& headers);
 
+// How an opened upstream's connect went, for outlier detection (a 401 counts as neither) and,
+// when it did not connect, the failure counter.
+void report_connect(ConnectionOwner& owner, uint32_t endpoint, UpstreamEvents::Outcome outcome);
+
 }  // namespace meshgate::hbone
