@@ -80,7 +80,16 @@ std::set<IpAddress> gateway_vips(const Config& config, bool only) {
 void ControlThread::update_gateway_vips() {
     const auto vips = gateway_vips(live_.config(), false);
     if (vips.empty() && !local_vips_) return;
-    if (!local_vips_) local_vips_ = std::make_unique<netlink::HostRoutes>(gateway_vip_device, RT_TABLE_LOCAL, netlink::HostRoutes::Kind::local);
+    if (!local_vips_) {
+        try {
+            local_vips_ = std::make_unique<netlink::HostRoutes>(gateway_vip_device, RT_TABLE_LOCAL, netlink::HostRoutes::Kind::local);
+        } catch (const std::exception& e) {
+            if (generation_ == 0) throw;  // at start: meshgated says why and does not run
+            // A reload that first brings gateway VIPs must not take the running daemon down.
+            std::cerr << "meshgated: gateway VIPs: " << e.what() << "; their connections fail until this is fixed\n";
+            return;
+        }
+    }
     for (const auto& e : local_vips_->set(vips)) std::cerr << "meshgated: gateway VIPs: " << e << "\n";
 }
 
