@@ -3,6 +3,9 @@
 
 #include <time.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -26,6 +29,11 @@ Worker::Worker(WorkerSetup setup)
     timeout_cycles_[static_cast<size_t>(FlowState::closing)] = cycles(t.tcp_closing);
     timeout_cycles_[static_cast<size_t>(FlowState::closed)] = cycles(t.tcp_closed);
     timeout_cycles_[static_cast<size_t>(FlowState::udp)] = cycles(t.udp);
+    // Half the shortest timeout, so a flow outlives its timeout by at most half of it; at most
+    // a second, at least a millisecond.
+    const uint64_t shortest = *std::min_element(std::begin(timeout_cycles_), std::end(timeout_cycles_));
+    sweep_period_cycles_ = std::clamp<uint64_t>(shortest / 2, cycles(std::chrono::milliseconds(1)), cycles(std::chrono::seconds(1)));
+    swept_at_ = rte_rdtsc();
     constexpr uint32_t lowest_snat_port = 1024;
     const uint32_t count = setup_.count;
     snat_ports_.first = lowest_snat_port + (setup_.id + count - lowest_snat_port % count) % count;
@@ -71,9 +79,20 @@ uint32_t Worker::poll_once() {
         for (unsigned i = 0; i < n; ++i) send(packets[i], packets[i]->port);
     }
     flush();
-    flows_.expire(now, 64, timeout_cycles_, [this](Flow& f) { expire_flow(f); });
+    sweep(now);
     rte_rcu_qsbr_quiescent(setup_.rcu, setup_.id);
     return taken;
+}
+
+void Worker::sweep(uint64_t now) {
+    const uint64_t elapsed = std::min(now - swept_at_, sweep_period_cycles_);
+    // Slots due since the last step; a step too small to be due waits for the next pass.
+    const uint64_t due = elapsed * flows_.capacity() / sweep_period_cycles_;
+    if (due == 0) return;
+    swept_at_ = now;
+    constexpr uint64_t most_per_pass = 1024;  // bounds one pass's latency
+    flows_.expire(now, static_cast<uint32_t>(std::min(due, most_per_pass)), timeout_cycles_,
+                  [this](Flow& f) { expire_flow(f); });
 }
 
 // In stages: parse every packet; look the TCP/UDP ones up in the flow table together (one

@@ -118,6 +118,11 @@ private:
     uint16_t dirty_count_ = 0;
     std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
     uint64_t timeout_cycles_[5];
+    // Idle flows are looked for at a pace set by the clock, not by packets: the whole table
+    // once per sweep period, so a busy worker spends per second what an idle one does.
+    uint64_t sweep_period_cycles_ = 0;
+    uint64_t swept_at_ = 0;  // TSC of the last sweep step
+    void sweep(uint64_t now);
     // The per-endpoint and per-service counters, fixed in size: spans spare the per-packet
     // path the vectors' size arithmetic.
     std::span<EndpointCounters> endpoint_counters_, service_counters_;
