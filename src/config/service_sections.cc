@@ -124,6 +124,12 @@ void read_services(TableReader& root, Config& config, Diagnostics& diagnostics) 
                                           diagnostics);
     }
     check_vip_ports(root, config, diagnostics);
+    if (config.services.size() > max_services) {
+        const char* section = root.has("service_entry") ? "service_entry" : "service";
+        diagnostics.add(located(*root.find(section), section, Diagnostic::Severity::error, section,
+                                std::to_string(config.services.size()) + " services and service entries; at most " +
+                                    std::to_string(max_services) + " are supported"));
+    }
 
     // A waypoint must be a service of this file; checked once all are read.
     size_t service_i = 0, entry_i = 0;

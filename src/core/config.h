@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -83,6 +84,10 @@ struct PortConfig {
 };
 
 // Idle timeouts of a pinned flow, by state.
+// Services and service entries one configuration may hold: a flow record keeps the index in
+// 16 bits (dataplane/flow_table.h).
+inline constexpr size_t max_services = 65535;
+
 struct FlowTimeoutConfig {
     Duration tcp_syn = std::chrono::seconds(10);
     Duration tcp_established = std::chrono::minutes(15);

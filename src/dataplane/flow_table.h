@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include <rte_build_config.h>
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
@@ -61,40 +63,82 @@ inline VipKey vip_key(const FlowTuple& to_vip) {
 
 enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
 
-// Per-state idle timeouts ([dataplane.flow_timeouts]); the worker converts them to TSC cycles.
+// Per-state idle timeouts ([dataplane.flow_timeouts]); the worker converts them to flow ticks.
 using FlowTimeouts = FlowTimeoutConfig;
 
-// A pinned, full-NAT'ed flow. `forward` arrives client → VIP, `reverse` endpoint → SNAT;
-// each direction's rewrite takes its new addresses from the other tuple.
+// A flow's clock: the TSC in units of 2^20 cycles (about half a millisecond at 2 GHz), 32
+// bits wide, so a record keeps 4 bytes instead of 8. Differences are taken modulo 2^32, which
+// holds while every timeout is under half the wrap (days); flow_ticks() caps them there.
+inline constexpr unsigned flow_tick_shift = 20;
+inline uint32_t flow_clock(uint64_t tsc) { return static_cast<uint32_t>(tsc >> flow_tick_shift); }
+inline uint32_t flow_ticks(uint64_t cycles) {
+    const uint64_t ticks = (cycles >> flow_tick_shift) + 1;
+    return static_cast<uint32_t>(ticks < (uint64_t{1} << 31) ? ticks : (uint64_t{1} << 31) - 1);
+}
+
+// One direction's addresses and ports: the part of a FlowTuple a flow keeps per direction
+// (protocol and family are the flow's), laid out as the tuple's first 36 bytes.
+struct FlowEnds {
+    uint8_t source[16];
+    uint8_t destination[16];
+    rte_be16_t source_port;
+    rte_be16_t destination_port;
+};
+static_assert(sizeof(FlowEnds) == 36 && offsetof(FlowTuple, protocol) == sizeof(FlowEnds));
+
+// A pinned, full-NAT'ed flow in 108 bytes. `forward` arrives client → VIP, `reverse` endpoint
+// → SNAT; each direction's rewrite takes its new addresses from the other. The next hop's
+// MAC towards the endpoint is the snapshot's (Snapshot::endpoint_macs), copied here when the
+// flow is made and whenever its snapshot changes.
 struct Flow {
-    FlowTuple forward;
-    FlowTuple reverse;
-    uint64_t last_seen = 0;  // TSC
-    uint32_t endpoint = 0;   // endpoint id in the snapshot that created the flow
-    uint32_t service = 0;    // VIP entry index
-    uint16_t client_port = 0;    // ethdev port towards the client
-    uint16_t endpoint_port = 0;  // ethdev port towards the endpoint
-    rte_ether_addr client_mac{};     // the hop the client's packets came from
-    rte_ether_addr endpoint_mac{};   // next hop towards the endpoint
-    AddressKey endpoint_next_hop{};
-    NatDeltas to_endpoint, to_client;  // the checksum changes of each direction's rewrite
-    uint64_t neighbour_generation = 0;
-    uint64_t snapshot_generation = 0;  // the snapshot its endpoint was last found in
+    FlowEnds forward;
+    FlowEnds reverse;
+    uint8_t protocol = 0;
+    uint8_t family = 0;  // 4 or 6; 0 marks a free slot
     FlowState state = FlowState::udp;
-    bool in_use = false;
+    bool endpoint_mac_known = false;
+    uint8_t client_port = 0;     // ethdev port towards the client
+    uint8_t endpoint_port = 0;   // ethdev port towards the endpoint
+    uint16_t service = 0;        // index in the snapshot's services
+    uint32_t endpoint = 0;       // endpoint id in the snapshot it was last found in (no_endpoint: none)
+    uint32_t snapshot_generation = 0;  // that snapshot's generation, low 32 bits
+    uint32_t last_seen = 0;      // flow_clock()
+    NatDeltas16 to_endpoint;     // the checksum changes of the client → endpoint rewrite
+    rte_ether_addr client_mac{};    // the hop the client's packets came from
+    rte_ether_addr endpoint_mac{};  // next hop towards the endpoint, when endpoint_mac_known
+
+    static constexpr uint32_t no_endpoint = UINT32_MAX;
+    bool in_use() const { return family != 0; }
+    FlowTuple forward_tuple() const { return tuple_of(forward); }
+    FlowTuple reverse_tuple() const { return tuple_of(reverse); }
+    // The way back reverses the way there (rewrite.h).
+    NatDeltas to_client() const { return reversed(to_endpoint.expand()); }
+
+private:
+    FlowTuple tuple_of(const FlowEnds& ends) const {
+        FlowTuple t{};
+        std::memcpy(&t, &ends, sizeof ends);
+        t.protocol = protocol;
+        t.family = family;
+        return t;
+    }
 };
 
+static_assert(sizeof(Flow) == 108, "the record is sized for bytes per flow (perf/worker_bench --mode bytes)");
+static_assert(RTE_MAX_ETHPORTS <= 256, "Flow keeps ethdev port ids in a byte");
 static_assert(std::is_trivially_copyable_v<Flow>, "FlowTable::insert copies a blank record bytewise");
 
 // A worker's flow table: bounded, owned by one lcore, no locks. Both tuples of a flow lead
 // to the same record. When full, new flows are refused (existing flows are never evicted);
-// idle flows leave through expire(), a few slots per poll loop.
+// idle flows leave through expire(), a few slots at a time.
 //
-// The index holds no keys: a 64-byte bucket has 7 signatures (the tuple's hash) and 7
-// references (record slot and direction); a signature match is confirmed against the tuple in
-// the record, which the packet needs next anyway. A full bucket passes entries on to the next
-// one and counts them, so a lookup stops at the first bucket that passed nothing on. Sized
-// for at most ~3/4 of the entries in use, chains stay short.
+// The index holds no keys: a 64-byte bucket has 10 16-bit signatures (from the tuple's hash)
+// and 10 references (record slot and direction); a signature match is confirmed against the
+// ends in the record, which the packet needs next anyway. A full bucket passes entries on to
+// the next one and counts them, so a lookup stops at the first bucket that passed nothing on.
+// Any number of buckets (not a power of two), for at most ~3/4 of the entries in use: chains
+// stay short and the index costs about 17 bytes per flow. Free records are chained through
+// their own `endpoint` field, so the free list costs nothing.
 class FlowTable {
 public:
     enum class Direction : uint8_t { forward, reverse };
@@ -119,20 +163,20 @@ public:
         return lookup(tuple, hash, d) != nullptr;
     }
     // nullptr when the table is full. The hashes are hash() of the tuples, which callers
-    // have already.
+    // have already; both tuples have the same protocol and family.
     Flow* insert(const FlowTuple& forward, uint32_t forward_hash, const FlowTuple& reverse, uint32_t reverse_hash);
     Flow* insert(const FlowTuple& forward, const FlowTuple& reverse) { return insert(forward, hash(forward), reverse, hash(reverse)); }
     void remove(Flow* flow);
     // Looks at up to `budget` slots from where the last call stopped and removes the flows idle
-    // longer than their state's timeout, calling `on_expire(flow)` for each first.
+    // longer than their state's timeout (in flow ticks), calling `on_expire(flow)` for each first.
     template <typename OnExpire>
-    uint32_t expire(uint64_t now, uint32_t budget, const uint64_t timeout_cycles[5], OnExpire&& on_expire) {
+    uint32_t expire(uint32_t now, uint32_t budget, const uint32_t timeout_ticks[5], OnExpire&& on_expire) {
         uint32_t removed = 0;
         const uint32_t n = capacity();
         for (uint32_t i = 0; i < budget && i < n; ++i) {
             Flow& flow = flows_[sweep_];
             sweep_ = sweep_ + 1 == n ? 0 : sweep_ + 1;
-            if (!flow.in_use || now - flow.last_seen <= timeout_cycles[static_cast<size_t>(flow.state)]) continue;
+            if (!flow.in_use() || now - flow.last_seen <= timeout_ticks[static_cast<size_t>(flow.state)]) continue;
             on_expire(flow);
             remove(&flow);
             ++removed;
@@ -142,28 +186,40 @@ public:
 
     uint32_t size() const { return size_; }
     uint32_t capacity() const { return static_cast<uint32_t>(flows_.size()); }
-    size_t index_bytes() const { return size_t{mask_ + 1} * sizeof(Bucket); }
+    size_t index_bytes() const { return size_t{buckets_count_} * sizeof(Bucket); }
     template <typename F>
     void for_each(F&& f) const {
         for (const auto& flow : flows_) {
-            if (flow.in_use) f(flow);
+            if (flow.in_use()) f(flow);
         }
     }
 
 private:
-    static constexpr uint32_t ways = 7;
+    static constexpr uint32_t ways = 10;
     struct alignas(64) Bucket {
-        uint32_t signature[ways];  // 0: free
+        uint16_t signature[ways];  // 0: free
         uint32_t passed_on;        // entries that found this bucket full and went further
         uint32_t reference[ways];  // slot << 1 | direction
-        uint32_t pad;
     };
     static_assert(sizeof(Bucket) == 64);
 
-    static uint32_t signature_of(uint32_t hash) { return hash ? hash : 1; }
-    const FlowTuple& key_of(uint32_t reference) const {
+    static uint16_t signature_of(uint32_t hash) { return (hash & 0xffff) ? static_cast<uint16_t>(hash) : 1; }
+    // The home bucket: the hash's high bits scaled to the bucket count (no power of two needed).
+    uint32_t home_of(uint32_t hash) const { return static_cast<uint32_t>((uint64_t{hash} * buckets_count_) >> 32); }
+    uint32_t next_bucket(uint32_t b) const { return b + 1 == buckets_count_ ? 0 : b + 1; }
+    static bool same_ends(const FlowEnds& ends, uint8_t protocol, uint8_t family, const FlowTuple& t) {
+        uint64_t x[4], y[4];
+        std::memcpy(x, &ends, sizeof x);
+        std::memcpy(y, &t, sizeof y);
+        uint32_t xp, yp;
+        std::memcpy(&xp, reinterpret_cast<const uint8_t*>(&ends) + 32, 4);
+        std::memcpy(&yp, reinterpret_cast<const uint8_t*>(&t) + 32, 4);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (xp ^ yp)) == 0 && protocol == t.protocol &&
+               family == t.family;
+    }
+    bool matches(uint32_t reference, const FlowTuple& t) const {
         const Flow& f = flows_[reference >> 1];
-        return (reference & 1) ? f.reverse : f.forward;
+        return same_ends((reference & 1) ? f.reverse : f.forward, f.protocol, f.family, t);
     }
     Flow* resolve(uint32_t reference, Direction& direction) const {
         direction = (reference & 1) ? Direction::reverse : Direction::forward;
@@ -173,9 +229,10 @@ private:
     void erase(uint32_t hash, uint32_t reference);
 
     Bucket* buckets_ = nullptr;
-    uint32_t mask_ = 0;
+    uint32_t buckets_count_ = 0;
     std::vector<Flow> flows_;
-    std::vector<uint32_t> free_;  // stack of free slots
+    static constexpr uint32_t end_of_free = UINT32_MAX;
+    uint32_t free_ = end_of_free;  // first free slot; each links the next through its `endpoint`
     uint32_t size_ = 0;
     uint32_t sweep_ = 0;
     uint64_t removals_ = 0;

@@ -93,6 +93,22 @@ struct NatDeltas {
     uint32_t l4 = 0;  // TCP/UDP checksum: both addresses (pseudo-header) and both ports
 };
 
+// The same folded to 16 bits each, as a flow record keeps them: a folded one's-complement
+// sum adds to a checksum as the unfolded one does.
+struct NatDeltas16 {
+    uint16_t ip = 0, l4 = 0;
+
+    static NatDeltas16 fold(const NatDeltas& d) {
+        auto fold16 = [](uint32_t sum) {
+            sum = (sum & 0xffff) + (sum >> 16);
+            sum = (sum & 0xffff) + (sum >> 16);
+            return static_cast<uint16_t>(sum);
+        };
+        return {fold16(d.ip), fold16(d.l4)};
+    }
+    NatDeltas expand() const { return {ip, l4}; }
+};
+
 // A TTL decrement changes the (TTL, protocol) word by the same one's-complement sum whatever
 // the TTL and protocol: take it from any pair of values, in memory order.
 inline uint32_t ttl_decrement_delta() {

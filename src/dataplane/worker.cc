@@ -24,14 +24,13 @@ Worker::Worker(WorkerSetup setup)
     const double hz = static_cast<double>(rte_get_tsc_hz());
     auto cycles = [&](Duration d) { return static_cast<uint64_t>(std::chrono::duration<double>(d).count() * hz); };
     const auto& t = setup_.timeouts;
-    timeout_cycles_[static_cast<size_t>(FlowState::syn_sent)] = cycles(t.tcp_syn);
-    timeout_cycles_[static_cast<size_t>(FlowState::established)] = cycles(t.tcp_established);
-    timeout_cycles_[static_cast<size_t>(FlowState::closing)] = cycles(t.tcp_closing);
-    timeout_cycles_[static_cast<size_t>(FlowState::closed)] = cycles(t.tcp_closed);
-    timeout_cycles_[static_cast<size_t>(FlowState::udp)] = cycles(t.udp);
+    const uint64_t timeout_cycles[5] = {cycles(t.tcp_syn), cycles(t.tcp_established), cycles(t.tcp_closing),
+                                        cycles(t.tcp_closed), cycles(t.udp)};  // in FlowState order
+    static_assert(static_cast<size_t>(FlowState::udp) == 4);
+    for (size_t i = 0; i < 5; ++i) timeout_ticks_[i] = flow_ticks(timeout_cycles[i]);
     // Half the shortest timeout, so a flow outlives its timeout by at most half of it; at most
     // a second, at least a millisecond.
-    const uint64_t shortest = *std::min_element(std::begin(timeout_cycles_), std::end(timeout_cycles_));
+    const uint64_t shortest = *std::min_element(std::begin(timeout_cycles), std::end(timeout_cycles));
     sweep_period_cycles_ = std::clamp<uint64_t>(shortest / 2, cycles(std::chrono::milliseconds(1)), cycles(std::chrono::seconds(1)));
     swept_at_ = rte_rdtsc();
     constexpr uint32_t lowest_snat_port = 1024;
@@ -91,7 +90,7 @@ void Worker::sweep(uint64_t now) {
     if (due == 0) return;
     swept_at_ = now;
     constexpr uint64_t most_per_pass = 1024;  // bounds one pass's latency
-    flows_.expire(now, static_cast<uint32_t>(std::min(due, most_per_pass)), timeout_cycles_,
+    flows_.expire(flow_clock(now), static_cast<uint32_t>(std::min(due, most_per_pass)), timeout_ticks_,
                   [this](Flow& f) { expire_flow(f); });
 }
 

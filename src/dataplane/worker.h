@@ -95,7 +95,10 @@ private:
     void reset_at_ring_end(rte_mbuf* m, PacketView& outer, const PacketView& inner, const Snapshot& s);
     const rte_ether_addr* next_peer_mac(const Snapshot& s);
     void to_exception_path(rte_mbuf* m);
-    bool resolve_endpoint_mac(Flow& flow, const Snapshot& s);
+    // The next hop's MAC towards the flow's endpoint is in the record, or in the snapshot (then
+    // copied); false, and the control thread asked to resolve it, while it is unknown.
+    bool endpoint_mac_ready(Flow& flow, const Snapshot& s) { return flow.endpoint_mac_known || learn_endpoint_mac(flow, s); }
+    bool learn_endpoint_mac(Flow& flow, const Snapshot& s);
     enum class Pinning : uint8_t { kept, gone };
     Pinning revalidate(Flow& flow, const Snapshot& s);
     void endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client);
@@ -117,7 +120,7 @@ private:
     std::array<uint16_t, RTE_MAX_ETHPORTS> dirty_{};  // ports with frames buffered since the last flush
     uint16_t dirty_count_ = 0;
     std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
-    uint64_t timeout_cycles_[5];
+    uint32_t timeout_ticks_[5];  // by FlowState, in flow_clock() ticks
     // Idle flows are looked for at a pace set by the clock, not by packets: the whole table
     // once per sweep period, so a busy worker spends per second what an idle one does.
     uint64_t sweep_period_cycles_ = 0;

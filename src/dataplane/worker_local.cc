@@ -125,7 +125,7 @@ void Worker::handle_icmp_error(rte_mbuf* m, PacketView& v, const Snapshot& s, ui
     }
     // From the client's side, about [VIP → client]: the endpoint must see it about
     // [endpoint → SNAT], from the SNAT address.
-    if (!resolve_endpoint_mac(*flow, s)) return drop(m, Drop::neighbour_unknown);
+    if (!endpoint_mac_ready(*flow, s)) return drop(m, Drop::neighbour_unknown);
     translate_icmp_error(v, q, flow->reverse.destination, flow->reverse.source, flow->reverse.source,
                          flow->reverse.source_port, flow->reverse.destination, flow->reverse.destination_port);
     set_macs(v.frame, port_mac_[flow->endpoint_port], flow->endpoint_mac);

@@ -93,7 +93,7 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
     Flow* flow = flows_.insert(tuple, forward_hash, back, back_hash);
     if (!flow) {
         // Full: sweep harder for idle flows once, then refuse. Live flows are never evicted.
-        flows_.expire(now, 4096, timeout_cycles_, [this](Flow& f) { expire_flow(f); });
+        flows_.expire(flow_clock(now), 4096, timeout_ticks_, [this](Flow& f) { expire_flow(f); });
         flow = flows_.insert(tuple, forward_hash, back, back_hash);
         if (!flow) {
             refused();
@@ -101,20 +101,19 @@ void Worker::new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const 
         }
     }
     flow->endpoint = id;
-    flow->service = vip.service;
-    flow->to_endpoint = nat_deltas(tuple.family, tuple.source, tuple.destination, tuple.source_port, tuple.destination_port,
-                                   back.destination, back.destination_port, back.source, back.source_port);
-    flow->to_client = reversed(flow->to_endpoint);
-    flow->client_port = m->port;
-    flow->endpoint_port = target.out_port;
-    flow->endpoint_next_hop = target.next_hop;
+    flow->service = static_cast<uint16_t>(vip.service);  // config: at most max_services
+    flow->to_endpoint = NatDeltas16::fold(nat_deltas(tuple.family, tuple.source, tuple.destination, tuple.source_port,
+                                                     tuple.destination_port, back.destination, back.destination_port,
+                                                     back.source, back.source_port));
+    flow->client_port = static_cast<uint8_t>(m->port);
+    flow->endpoint_port = static_cast<uint8_t>(target.out_port);
     flow->client_mac = reinterpret_cast<const rte_ether_hdr*>(v.frame)->src_addr;
     flow->state = v.protocol == proto_tcp ? FlowState::syn_sent : FlowState::udp;
-    flow->last_seen = now;
-    flow->snapshot_generation = s.generation;
+    flow->last_seen = flow_clock(now);
+    flow->snapshot_generation = static_cast<uint32_t>(s.generation);
     if (const rte_ether_addr* mac = id < s.endpoint_macs.size() ? s.endpoint_macs[id] : nullptr) {
-        flow->endpoint_mac = *mac;  // resolve_endpoint_mac() then has nothing to do
-        flow->neighbour_generation = s.neighbours->generation();
+        flow->endpoint_mac = *mac;
+        flow->endpoint_mac_known = true;
     }
 
     c.new_flows.add();
@@ -138,7 +137,10 @@ void Worker::expire_flow(Flow& flow) {
 
 void Worker::report_connect(const Flow& flow, Event::Kind outcome) {
     const Snapshot& s = *setup_.snapshot->load(std::memory_order_acquire);
-    if (flow.service >= s.lb->config().services.size() || !s.lb->observes_connects(flow.service)) return;
+    if (flow.endpoint == Flow::no_endpoint || flow.service >= s.lb->config().services.size() ||
+        !s.lb->observes_connects(flow.service)) {
+        return;
+    }
     Event e;
     e.kind = outcome;
     e.endpoint = flow.endpoint;
@@ -155,50 +157,58 @@ void Worker::release_flow(Flow& flow) {
     if (flow.service < service_counters_.size()) service_counters_[flow.service].active_flows.sub();
 }
 
-bool Worker::resolve_endpoint_mac(Flow& flow, const Snapshot& s) {
-    if (flow.neighbour_generation == s.neighbours->generation()) return true;
-    const rte_ether_addr* mac = s.neighbours->find(flow.endpoint_port, flow.endpoint_next_hop);
-    if (!mac) {
-        ask_for_neighbour(flow.endpoint_port, flow.endpoint_next_hop);
+bool Worker::learn_endpoint_mac(Flow& flow, const Snapshot& s) {
+    // The endpoint id means something only in the snapshot the flow was last checked against.
+    if (flow.snapshot_generation != static_cast<uint32_t>(s.generation) || flow.endpoint >= s.endpoint_macs.size()) {
         return false;
     }
-    flow.endpoint_mac = *mac;
-    flow.neighbour_generation = s.neighbours->generation();
-    return true;
+    if (const rte_ether_addr* mac = s.endpoint_macs[flow.endpoint]) {
+        flow.endpoint_mac = *mac;
+        flow.endpoint_mac_known = true;
+        return true;
+    }
+    const EndpointTarget& target = s.lb->endpoint(flow.endpoint);
+    ask_for_neighbour(target.out_port, target.next_hop);
+    return false;
 }
 
 // A new snapshot may have removed a flow's endpoint (semantics.md §6): find it again, by
 // service, address and port, once per flow per snapshot.
 Worker::Pinning Worker::revalidate(Flow& flow, const Snapshot& s) {
-    const VipEntry* vip = s.lb->find_vip(vip_key(flow.forward));
-    const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.reverse.family, flow.reverse.source),
+    const FlowTuple forward_tuple = flow.forward_tuple();
+    const VipEntry* vip = s.lb->find_vip(vip_key(forward_tuple));
+    const uint32_t id = vip ? s.lb->find_endpoint(vip->service, AddressKey::from(flow.family, flow.reverse.source),
                                                  flow.reverse.source_port)
                             : lb::SelectionTable::no_endpoint;
     const bool reset_when_down = vip && s.lb->config().services[vip->service].on_endpoint_down == OnEndpointDown::reset;
-    if (id != lb::SelectionTable::no_endpoint && !(s.lb->endpoint(id).down && reset_when_down)) {
-        // Same endpoint, perhaps under a new index: move its flow counts along.
-        if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
-        if (id < endpoint_counters_.size()) endpoint_counters_[id].active_flows.add();
-        if (winding_down(flow.state)) {
-            if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.sub();
-            if (id < endpoint_counters_.size()) endpoint_counters_[id].closing_flows.add();
-        }
-        flow.endpoint = id;
-        flow.service = vip->service;
-        flow.snapshot_generation = s.generation;
-        return Pinning::kept;
+    const bool found = id != lb::SelectionTable::no_endpoint;
+    if (!(found && !(s.lb->endpoint(id).down && reset_when_down)) && !(vip && !reset_when_down)) return Pinning::gone;
+    // Kept: the same endpoint, perhaps under a new index, or (on_endpoint_down = "keep") one
+    // that left the plan. Its flow counts move along.
+    const uint32_t now_id = found ? id : Flow::no_endpoint;
+    if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].active_flows.sub();
+    if (now_id < endpoint_counters_.size()) endpoint_counters_[now_id].active_flows.add();
+    if (winding_down(flow.state)) {
+        if (flow.endpoint < endpoint_counters_.size()) endpoint_counters_[flow.endpoint].closing_flows.sub();
+        if (now_id < endpoint_counters_.size()) endpoint_counters_[now_id].closing_flows.add();
     }
-    if (vip && !reset_when_down) {
-        flow.snapshot_generation = s.generation;
-        return Pinning::kept;
+    flow.endpoint = now_id;
+    flow.service = static_cast<uint16_t>(vip->service);
+    flow.snapshot_generation = static_cast<uint32_t>(s.generation);
+    // A new snapshot may bring a new neighbour table: take the endpoint's next hop from it. An
+    // endpoint that left the plan keeps the MAC it had.
+    if (found) {
+        const rte_ether_addr* mac = id < s.endpoint_macs.size() ? s.endpoint_macs[id] : nullptr;
+        if (mac) flow.endpoint_mac = *mac;
+        flow.endpoint_mac_known = mac != nullptr;
     }
-    return Pinning::gone;
+    return Pinning::kept;
 }
 
 // The flow's endpoint is gone: TCP is reset (the packet's sender gets the RST), a client's UDP
 // datagram starts a new flow, anything else from the old endpoint is dropped.
 void Worker::endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client) {
-    const FlowTuple forward_tuple = flow.forward;
+    const FlowTuple forward_tuple = flow.forward_tuple();
     release_flow(flow);
     flows_.remove(&flow);
     if (v.protocol == proto_tcp) return refuse(m, v, Drop::endpoint_removed);
@@ -212,23 +222,23 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
         (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         // The client reuses the tuple for a new connection: the plan in force places it, not
         // the old connection's endpoint.
-        const FlowTuple tuple = flow.forward;
+        const FlowTuple tuple = flow.forward_tuple();
         release_flow(flow);
         flows_.remove(&flow);
         if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
         return refuse(m, v, Drop::no_service);
     }
-    if (flow.snapshot_generation != s.generation && revalidate(flow, s) == Pinning::gone) {
+    if (flow.snapshot_generation != static_cast<uint32_t>(s.generation) && revalidate(flow, s) == Pinning::gone) {
         return endpoint_gone(m, v, flow, s, now, true);
     }
-    flow.last_seen = now;
-    if (!resolve_endpoint_mac(flow, s)) return drop(m, Drop::neighbour_unknown);
+    flow.last_seen = flow_clock(now);
+    if (!endpoint_mac_ready(flow, s)) return drop(m, Drop::neighbour_unknown);
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     // From the client only a FIN or a RST moves the state (the SYN-ACK comes the other way).
     if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
         set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
     }
-    apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
+    apply_nat(v, flow.to_endpoint.expand(), flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
               flow.reverse.source_port);
     set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
     count_packet(flow, v.length);
@@ -236,10 +246,10 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
 }
 
 void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
-    if (flow.snapshot_generation != s.generation && revalidate(flow, s) == Pinning::gone) {
+    if (flow.snapshot_generation != static_cast<uint32_t>(s.generation) && revalidate(flow, s) == Pinning::gone) {
         return endpoint_gone(m, v, flow, s, now, false);
     }
-    flow.last_seen = now;
+    flow.last_seen = flow_clock(now);
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     if (v.protocol == proto_tcp && (flow.state == FlowState::syn_sent || (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)))) {
         const FlowState before = flow.state;
@@ -248,7 +258,7 @@ void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
             report_connect(flow, flow.state == FlowState::established ? Event::Kind::connect_succeeded : Event::Kind::connect_failed);
         }
     }
-    apply_nat(v, flow.to_client, flow.forward.destination, flow.forward.destination_port, flow.forward.source,
+    apply_nat(v, flow.to_client(), flow.forward.destination, flow.forward.destination_port, flow.forward.source,
               flow.forward.source_port);
     set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
     count_packet(flow, v.length);

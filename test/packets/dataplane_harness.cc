@@ -128,6 +128,7 @@ DataplaneBench::DataplaneBench(Config config, uint32_t workers, dataplane::FlowT
         }
     }
     neighbours_ = std::make_shared<dataplane::Neighbours>(1, neighbours);
+    neighbour_entries_ = neighbours;
 
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(workers);
     rcu_ = static_cast<rte_rcu_qsbr*>(std::aligned_alloc(RTE_CACHE_LINE_SIZE, (rcu_size + RTE_CACHE_LINE_SIZE - 1) / RTE_CACHE_LINE_SIZE * RTE_CACHE_LINE_SIZE));
@@ -208,6 +209,17 @@ void DataplaneBench::publish(Config config, const std::vector<lb::EndpointHealth
     // Workers only run inside poll(), so the old snapshot may stay alive until the bench ends.
     if (snapshot_) retired_.push_back(std::move(snapshot_));
     snapshot_ = std::move(snapshot);
+}
+
+void DataplaneBench::learn_neighbour(const std::string& address) {
+    auto mac = mac_of(address);
+    dataplane::NeighbourEntry n;
+    n.port = backend().id;
+    n.address = dataplane::AddressKey::from(*IpAddress::parse(address));
+    std::copy(mac.begin(), mac.end(), n.mac.addr_bytes);
+    neighbour_entries_.push_back(n);
+    neighbours_ = std::make_shared<dataplane::Neighbours>(neighbours_->generation() + 1, neighbour_entries_);
+    publish(config());
 }
 
 void DataplaneBench::inject(const RingPort& port, const Bytes& frame, uint16_t queue) {

@@ -71,11 +71,15 @@ public:
     // With health beyond the declared (active checks, ejections), by endpoint index.
     void publish(Config config, const std::vector<lb::EndpointHealth>& health);
     const Config& config() const { return snapshot_->lb->config(); }
+    // Resolves `address` on the endpoint side (as the control thread's resolver would) and
+    // publishes the running configuration again with it.
+    void learn_neighbour(const std::string& address);
 
     static Mac mac_of(const std::string& address);  // the neighbour MAC the bench gives an address
 
 private:
     std::vector<RingPort> ports_;
+    std::vector<dataplane::NeighbourEntry> neighbour_entries_;
     std::vector<std::unique_ptr<dataplane::WorkerCounters>> counters_;
     std::vector<rte_ring*> handoff_;
     std::vector<rte_ring*> inboxes_;

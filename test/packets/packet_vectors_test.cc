@@ -608,6 +608,33 @@ TEST(Neighbours, UnknownEndpointMacAsksTheControlThread) {
     EXPECT_EQ(events[0].address.to_address().to_string(), "10.1.0.98");
 }
 
+// A flow made while its endpoint's next hop was unknown goes there once the next snapshot
+// knows it: the record copies the MAC when its snapshot changes.
+TEST(Neighbours, AFlowFollowsANextHopLearnedLater) {
+    auto config = bench_config();
+    Endpoint far;
+    far.service = "t/web";
+    far.address = *IpAddress::parse("10.1.0.98");
+    far.locality.network = "n1";
+    auto next = config;
+    next.endpoints = {far};
+    DataplaneBench b(config);
+    b.publish(next);
+    const Frame syn = from_client(b);
+    auto [c, e] = b.exchange(b.client(), syn.build());
+    EXPECT_TRUE(e.empty());
+    EXPECT_EQ(b.drops(Drop::neighbour_unknown), 1u);
+    EXPECT_EQ(b.worker().flows().size(), 1u);
+
+    b.learn_neighbour("10.1.0.98");
+    auto [c2, to_endpoints] = b.exchange(b.client(), syn.build());  // the client's retransmission
+    ASSERT_EQ(to_endpoints.size(), 1u);
+    const Nat nat = nat_of(to_endpoints[0]);
+    EXPECT_EQ(nat.endpoint, "10.1.0.98");
+    EXPECT_EQ(to_endpoints[0], expected_forward(b, syn, nat, 8080));
+    EXPECT_EQ(b.drops(Drop::neighbour_unknown), 1u);
+}
+
 TEST(Arp, RequestsForOurAddressesAreAnswered) {
     for (const char* ours : {"10.96.0.1", "10.1.0.3", "10.0.0.2"}) {
         DataplaneBench b(bench_config());
