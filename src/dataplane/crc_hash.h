@@ -19,6 +19,7 @@ inline uint32_t crc_hash(const void* key, uint32_t length, uint32_t initial) {
     const auto* p = static_cast<const uint8_t*>(key);
     uint64_t h = initial;
     uint32_t i = 0;
+#pragma GCC unroll 8
     for (; i + 8 <= length; i += 8) {
         uint64_t word;
         std::memcpy(&word, p + i, 8);

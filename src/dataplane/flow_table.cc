@@ -8,11 +8,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "dataplane/crc_hash.h"
-
 namespace meshgate::dataplane {
-
-uint32_t flow_tuple_hash(const void* tuple, uint32_t, uint32_t initial) { return crc_hash(tuple, sizeof(FlowTuple), initial); }
 
 FlowTable::FlowTable(uint32_t capacity, int socket) : flows_(capacity) {
     // Two entries per flow, buckets filled to at most ~3/4 of their ways.
@@ -32,10 +28,9 @@ Flow* FlowTable::lookup(const FlowTuple& tuple, uint32_t hash, Direction& direct
     const uint16_t signature = signature_of(hash);
     for (uint32_t b = home_of(hash);; b = next_bucket(b)) {
         const Bucket& bucket = buckets_[b];
-        for (uint32_t i = 0; i < ways; ++i) {
-            if (bucket.signature[i] == signature && matches(bucket.reference[i], tuple)) {
-                return resolve(bucket.reference[i], direction);
-            }
+        for (uint32_t m = ways_matching(bucket, signature); m != 0; m &= m - 1) {
+            const uint32_t reference = bucket.reference[__builtin_ctz(m)];
+            if (matches(reference, tuple)) return resolve(reference, direction);
         }
         if (bucket.passed_on == 0) return nullptr;
     }
@@ -54,17 +49,14 @@ void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uin
     uint32_t candidate[max_bulk];
     for (uint32_t i = 0; i < n; ++i) {
         const Bucket& bucket = buckets_[home[i]];
-        const uint16_t signature = signature_of(hashes[i]);
+        const uint32_t m = ways_matching(bucket, signature_of(hashes[i]));
         candidate[i] = UINT32_MAX;
-        for (uint32_t w = 0; w < ways; ++w) {
-            if (bucket.signature[w] == signature) {
-                candidate[i] = bucket.reference[w];
-                const auto* record = reinterpret_cast<const char*>(&flows_[candidate[i] >> 1]);
-                rte_prefetch0(record);
-                rte_prefetch0(record + 64);
-                rte_prefetch0(record + sizeof(Flow) - 1);
-                break;
-            }
+        if (m != 0) {
+            candidate[i] = bucket.reference[__builtin_ctz(m)];
+            const auto* record = reinterpret_cast<const char*>(&flows_[candidate[i] >> 1]);
+            rte_prefetch0(record);
+            rte_prefetch0(record + 64);
+            rte_prefetch0(record + sizeof(Flow) - 1);
         }
     }
     // Stage 3: confirm against the record. No match in a home bucket that passed nothing on

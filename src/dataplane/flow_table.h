@@ -7,6 +7,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <rte_build_config.h>
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -14,6 +18,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "dataplane/address_key.h"
+#include "dataplane/crc_hash.h"
 #include "dataplane/packet.h"
 #include "dataplane/rewrite.h"
 
@@ -48,8 +53,6 @@ inline FlowTuple flow_tuple_of(const PacketView& v) {
     return t;
 }
 
-// The flow table's hash of a tuple: CRC32C over its 40 bytes (crc_hash.h).
-uint32_t flow_tuple_hash(const void* tuple, uint32_t length, uint32_t initial);
 
 // The VIP, port and protocol a client → VIP tuple is addressed to.
 inline VipKey vip_key(const FlowTuple& to_vip) {
@@ -62,6 +65,18 @@ inline VipKey vip_key(const FlowTuple& to_vip) {
 }
 
 enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
+
+// Past its FIN or RST.
+inline bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowState::closed; }
+
+// The TCP state a segment with `flags` moves its flow to; `from_client` tells the direction.
+inline FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
+    constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;  // as rte_tcp.h
+    if (flags & rst) return FlowState::closed;
+    if (flags & fin) return FlowState::closing;
+    if (!from_client && state == FlowState::syn_sent && (flags & syn) && (flags & ack)) return FlowState::established;
+    return state;
+}
 
 // Per-state idle timeouts ([dataplane.flow_timeouts]); the worker converts them to flow ticks.
 using FlowTimeouts = FlowTimeoutConfig;
@@ -112,7 +127,7 @@ struct Flow {
     FlowTuple forward_tuple() const { return tuple_of(forward); }
     FlowTuple reverse_tuple() const { return tuple_of(reverse); }
     // The way back reverses the way there (rewrite.h).
-    NatDeltas to_client() const { return reversed(to_endpoint.expand()); }
+    NatDeltas16 to_client() const { return NatDeltas16::fold(reversed(to_endpoint.expand())); }
 
 private:
     FlowTuple tuple_of(const FlowEnds& ends) const {
@@ -148,7 +163,8 @@ public:
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
-    static uint32_t hash(const FlowTuple& tuple) { return flow_tuple_hash(&tuple, sizeof tuple, 0); }
+    // CRC32C over the tuple's 40 bytes (crc_hash.h).
+    static uint32_t hash(const FlowTuple& tuple) { return crc_hash(&tuple, sizeof tuple, 0); }
 
     Flow* lookup(const FlowTuple& tuple, Direction& direction) const { return lookup(tuple, hash(tuple), direction); }
     Flow* lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const;
@@ -204,18 +220,39 @@ private:
     static_assert(sizeof(Bucket) == 64);
 
     static uint16_t signature_of(uint32_t hash) { return (hash & 0xffff) ? static_cast<uint16_t>(hash) : 1; }
+    // The ways of `bucket` whose signature is `signature`, as bits (way w: bit w).
+    static uint32_t ways_matching(const Bucket& bucket, uint16_t signature) {
+#if defined(__SSE2__)
+        // Ways 0-7 and 2-9 in two 16-byte loads, compared at once, packed to one mask.
+        const __m128i want = _mm_set1_epi16(static_cast<short>(signature));
+        const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bucket.signature));
+        const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bucket.signature + 2));
+        const auto mask = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(_mm_cmpeq_epi16(low, want), _mm_cmpeq_epi16(high, want))));
+        return (mask & 0xff) | ((mask >> 6) & 0x300);
+#else
+        uint32_t mask = 0;
+        for (uint32_t w = 0; w < ways; ++w) mask |= uint32_t{bucket.signature[w] == signature} << w;
+        return mask;
+#endif
+    }
     // The home bucket: the hash's high bits scaled to the bucket count (no power of two needed).
     uint32_t home_of(uint32_t hash) const { return static_cast<uint32_t>((uint64_t{hash} * buckets_count_) >> 32); }
     uint32_t next_bucket(uint32_t b) const { return b + 1 == buckets_count_ ? 0 : b + 1; }
     static bool same_ends(const FlowEnds& ends, uint8_t protocol, uint8_t family, const FlowTuple& t) {
-        uint64_t x[4], y[4];
-        std::memcpy(x, &ends, sizeof x);
-        std::memcpy(y, &t, sizeof y);
-        uint32_t xp, yp;
-        std::memcpy(&xp, reinterpret_cast<const uint8_t*>(&ends) + 32, 4);
-        std::memcpy(&yp, reinterpret_cast<const uint8_t*>(&t) + 32, 4);
-        return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (xp ^ yp)) == 0 && protocol == t.protocol &&
-               family == t.family;
+#if defined(__SSE2__)
+        // Addresses in two 16-byte compares; then the ports, protocol and family.
+        const auto* a = reinterpret_cast<const __m128i*>(&ends);
+        const auto* b = reinterpret_cast<const __m128i*>(&t);
+        const __m128i equal = _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128(a), _mm_loadu_si128(b)),
+                                            _mm_cmpeq_epi8(_mm_loadu_si128(a + 1), _mm_loadu_si128(b + 1)));
+        if (_mm_movemask_epi8(equal) != 0xffff) return false;
+#else
+        if (std::memcmp(&ends, &t, 32) != 0) return false;
+#endif
+        uint32_t x, y;
+        std::memcpy(&x, &ends.source_port, 4);
+        std::memcpy(&y, &t.source_port, 4);
+        return x == y && protocol == t.protocol && family == t.family;
     }
     bool matches(uint32_t reference, const FlowTuple& t) const {
         const Flow& f = flows_[reference >> 1];

@@ -79,11 +79,17 @@ struct PacketView {
     rte_be16_t* destination_port() const { return reinterpret_cast<rte_be16_t*>(frame + l4 + 2); }
 };
 
+// The flags byte of a TCP segment the view holds.
+inline uint8_t tcp_flags(const PacketView& v) { return v.frame[v.l4 + 13]; }
+
 // Parses Ethernet (one optional 802.1Q tag), ARP, IPv4 (with options) and IPv6 (fixed
 // header; extension headers other than none are reported as their protocol), and checks
 // that the TCP/UDP/ICMP header is there. `verify_ipv4_checksum` is false when the NIC
 // already checked it.
 Drop parse(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketView& view);
+// The same without the one-pass path for the usual packet (untagged IPv4, no options, TCP or
+// UDP) that parse() tries first: the same answer for every frame, more slowly.
+Drop parse_in_full(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketView& view);
 // The same from an IP header of `family` at `l3`, inside the frame's first `length` bytes (a
 // packet inside another: ip_in_ip.h). The view keeps `frame`'s L2 header for its offsets.
 Drop parse_ip(uint8_t* frame, uint32_t length, uint16_t l3, uint8_t family, bool verify_ipv4_checksum, PacketView& view);

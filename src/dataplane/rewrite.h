@@ -38,6 +38,13 @@ inline void add_delta(uint32_t& sum, const uint8_t* old_bytes, const uint8_t* ne
     for (size_t i = 0; i < Size / 2; ++i) sum += static_cast<uint16_t>(~o[i]) + uint32_t{n[i]};
 }
 
+// The same for a delta already folded to 16 bits: one fold is enough.
+inline uint16_t apply_folded_delta(uint16_t check, uint16_t delta) {
+    uint32_t sum = static_cast<uint16_t>(~check) + uint32_t{delta};
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+}
+
 inline uint16_t apply_delta(uint16_t check, uint32_t delta) {
     uint32_t sum = static_cast<uint16_t>(~check) + delta;
     sum = (sum & 0xffff) + (sum >> 16);
@@ -162,29 +169,31 @@ inline bool ttl_allows_forwarding(const PacketView& v) {
 // Rewrites a TCP/UDP packet of a flow direction whose deltas are `d`: new addresses and
 // ports, TTL − 1, both checksums adjusted. The packet must hold the tuple `d` was made from
 // and pass ttl_allows_forwarding().
-inline void apply_nat(const PacketView& v, const NatDeltas& d, const uint8_t* source, rte_be16_t source_port,
+inline void apply_nat(const PacketView& v, NatDeltas16 d, const uint8_t* source, rte_be16_t source_port,
                       const uint8_t* destination, rte_be16_t destination_port) {
     if (v.family == 4) {
         auto* ip = reinterpret_cast<rte_ipv4_hdr*>(v.at(v.l3));
         std::memcpy(&ip->src_addr, source, 4);
         std::memcpy(&ip->dst_addr, destination, 4);
         --ip->time_to_live;
-        ip->hdr_checksum = detail::apply_delta(ip->hdr_checksum, d.ip);
+        ip->hdr_checksum = detail::apply_folded_delta(ip->hdr_checksum, d.ip);
     } else {
         auto* ip = reinterpret_cast<rte_ipv6_hdr*>(v.at(v.l3));
         std::memcpy(ip->src_addr, source, 16);
         std::memcpy(ip->dst_addr, destination, 16);
         --ip->hop_limits;
     }
-    const rte_be16_t ports[2] = {source_port, destination_port};
-    std::memcpy(v.at(v.l4), ports, 4);
-    uint8_t* l4 = l4_checksum(v);
+    uint8_t* l4 = v.at(v.l4);
+    std::memcpy(l4, &source_port, 2);
+    std::memcpy(l4 + 2, &destination_port, 2);
+    const bool udp = v.protocol == proto_udp;
+    uint8_t* at = l4 + (udp ? offsetof(rte_udp_hdr, dgram_cksum) : offsetof(rte_tcp_hdr, cksum));
     uint16_t check;
-    std::memcpy(&check, l4, 2);
-    if (v.protocol == proto_udp && check == 0) return;  // UDP over IPv4 without a checksum
-    check = detail::apply_delta(check, d.l4);
-    if (v.protocol == proto_udp && check == 0) check = 0xffff;
-    std::memcpy(l4, &check, 2);
+    std::memcpy(&check, at, 2);
+    if (udp && check == 0) return;  // UDP over IPv4 without a checksum
+    check = detail::apply_folded_delta(check, d.l4);
+    if (udp && check == 0) check = 0xffff;
+    std::memcpy(at, &check, 2);
 }
 
 // Decrements the IPv4 TTL / IPv6 hop limit; false when the packet must not be forwarded.

@@ -1,4 +1,5 @@
-// The poll loop and classification. NAT in worker_nat.cc, local answers in worker_local.cc.
+// The poll loop and classification. The per-packet path of a burst in worker_burst.cc, NAT in
+// worker_nat.cc, local answers in worker_local.cc.
 #include "dataplane/worker.h"
 
 #include <time.h>
@@ -62,14 +63,13 @@ uint32_t Worker::poll_once() {
     for (const auto& q : setup_.rx) {
         const uint16_t n = rte_eth_rx_burst(q.port, q.queue, packets, burst);
         taken += n;
-        for (uint16_t i = 0; i < n; ++i) packets[i]->port = q.port;  // not every PMD stamps it (net_ring does not)
-        if (n) handle_burst(packets, n, s, now, q.steer ? Arrival::wire_steered : Arrival::wire);
+        if (n) handle_burst(packets, n, s, now, q.steer ? Arrival::wire_steered : Arrival::wire, q.port);
     }
     if (rte_ring* mine = setup_.handoff.empty() ? nullptr : setup_.handoff[setup_.id]) {
         const unsigned n = rte_ring_sc_dequeue_burst(mine, reinterpret_cast<void**>(packets), burst, nullptr);
         setup_.counters->handoff_in.add(n);
         taken += n;
-        if (n) handle_burst(packets, static_cast<uint16_t>(n), s, now, Arrival::handed_off);
+        if (n) handle_burst(packets, static_cast<uint16_t>(n), s, now, Arrival::handed_off, no_port);
     }
     if (!setup_.tx.empty()) {
         // Frames others could not send themselves; m->port is where they go.
@@ -92,70 +92,6 @@ void Worker::sweep(uint64_t now) {
     constexpr uint64_t most_per_pass = 1024;  // bounds one pass's latency
     flows_.expire(flow_clock(now), static_cast<uint32_t>(std::min(due, most_per_pass)), timeout_ticks_,
                   [this](Flow& f) { expire_flow(f); });
-}
-
-// In stages: parse every packet; look the TCP/UDP ones up in the flow table together (one
-// bulk lookup, flow records prefetched); then act on each, in arrival order per flow.
-static_assert(Worker::burst_size <= FlowTable::max_bulk, "one bulk lookup per burst");
-
-void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival) {
-    auto& c = *setup_.counters;
-    PacketView views[burst];
-    FlowTuple tuples[burst];
-    uint32_t hashes[burst];
-    rte_mbuf* keyed[burst];
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-        rte_mbuf* m = packets[i];
-        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
-        if (arrival != Arrival::handed_off) {
-            c.rx_packets.add();
-            c.rx_bytes.add(rte_pktmbuf_pkt_len(m));
-        }
-        PacketView& v = views[k];
-        const bool nic_checked = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-        const Drop d = parse(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), !nic_checked, v);
-        if (d != Drop::none || !v.has_ports()) {
-            dispatch(m, v, d, s, now, arrival);
-            continue;
-        }
-        tuples[k] = flow_tuple_of(v);
-        hashes[k] = FlowTable::hash(tuples[k]);
-        if (arrival == Arrival::wire_steered) {
-            if (const uint32_t owner = flow_owner(tuples[k], hashes[k], s); owner != setup_.id) {
-                hand_off(m, owner);
-                continue;
-            }
-        }
-        keyed[k++] = m;
-    }
-    if (k == 0) return;
-    Flow* flows[burst];
-    FlowTable::Direction directions[burst];
-    flows_.lookup_bulk(tuples, hashes, k, flows, directions);
-    const uint64_t removals = flows_.removals();
-    // Hashes (mod 256) of the flows this burst made: a later miss with one of them may have
-    // been made meanwhile (a retransmitted SYN in the same burst).
-    uint64_t made[4] = {};
-    const Arrival at_owner = arrival == Arrival::wire_steered ? Arrival::handed_off : arrival;
-    for (uint16_t j = 0; j < k; ++j) {
-        Flow* flow = flows[j];
-        const uint32_t bucket = hashes[j] & 255;
-        const bool maybe_made = made[bucket >> 6] >> (bucket & 63) & 1;
-        // An earlier packet of this burst removed a flow, or may have made this one: look again.
-        if ((flow && flows_.removals() != removals) || (!flow && maybe_made)) {
-            flow = flows_.lookup(tuples[j], hashes[j], directions[j]);
-        }
-        if (!flow) {
-            const uint32_t before = flows_.size();
-            handle_miss(keyed[j], views[j], tuples[j], s, now, at_owner);
-            if (flows_.size() != before) made[bucket >> 6] |= uint64_t{1} << (bucket & 63);
-        } else if (directions[j] == FlowTable::Direction::forward) {
-            forward(keyed[j], views[j], *flow, s, now);
-        } else {
-            reverse(keyed[j], views[j], *flow, s, now);
-        }
-    }
 }
 
 // Everything but a TCP/UDP packet: parse errors, the kernel's protocols, ARP, ICMP.
@@ -202,16 +138,6 @@ void Worker::handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, uin
     }
     if (roles & role_vip) return refuse(m, v, Drop::no_service);
     to_exception_path(m);  // the node's own traffic, or not addressed to us: the kernel decides
-}
-
-void Worker::send(rte_mbuf* m, uint16_t port) {
-    auto& b = tx_[port];
-    if (!b.listed) {  // at most once per pass, even when the buffer fills and starts again
-        b.listed = true;
-        dirty_[dirty_count_++] = port;
-    }
-    b.packets[b.count++] = m;
-    if (b.count == b.packets.size()) transmit(port);
 }
 
 void Worker::transmit(uint16_t port) {

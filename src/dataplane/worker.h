@@ -70,7 +70,9 @@ private:
     // it must spread itself, or from another worker (already at the flow's owner).
     enum class Arrival : uint8_t { wire, wire_steered, handed_off };
 
-    void handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival);
+    // `port`: where the burst came in (stamped on each mbuf), or no_port when handed off.
+    void handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uint64_t now, Arrival arrival, uint16_t port);
+    static constexpr uint16_t no_port = UINT16_MAX;
     void dispatch(rte_mbuf* m, PacketView& v, Drop parsed, const Snapshot& s, uint64_t now, Arrival arrival);
     void handle_miss(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const Snapshot& s, uint64_t now, Arrival arrival);
     void handle_unmatched(rte_mbuf* m, PacketView& v, const Snapshot& s, uint64_t now, Arrival arrival);
@@ -79,6 +81,9 @@ private:
     void new_flow(rte_mbuf* m, PacketView& v, const FlowTuple& tuple, const VipEntry& vip, const Snapshot& s, uint64_t now);
     void forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
     void reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now);
+    // The per-packet path's own pieces (worker_burst.cc only).
+    [[gnu::always_inline]] inline void to_endpoint(rte_mbuf* m, PacketView& v, Flow& flow);
+    [[gnu::always_inline]] inline void to_client(rte_mbuf* m, PacketView& v, Flow& flow);
     void handle_arp(rte_mbuf* m, PacketView& v, const Snapshot& s);
     void handle_icmp(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t roles, bool handed_off);
     void handle_neighbour_discovery(rte_mbuf* m, PacketView& v, const Snapshot& s, uint8_t type);
@@ -104,7 +109,15 @@ private:
     void endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now, bool from_client);
     void post(const Event& e);
     void ask_for_neighbour(uint16_t port, const AddressKey& address);  // the control thread resolves it
-    void send(rte_mbuf* m, uint16_t port);
+    void send(rte_mbuf* m, uint16_t port) {
+        auto& b = tx_[port];
+        if (!b.listed) {  // at most once per pass, even when the buffer fills and starts again
+            b.listed = true;
+            dirty_[dirty_count_++] = port;
+        }
+        b.packets[b.count++] = m;
+        if (b.count == b.packets.size()) transmit(port);
+    }
     void transmit(uint16_t port);
     void drop(rte_mbuf* m, Drop reason);
     void flush();
@@ -112,7 +125,8 @@ private:
     void set_tcp_state(Flow& flow, FlowState next);
     void expire_flow(Flow& flow);  // its idle timeout passed
     void report_connect(const Flow& flow, Event::Kind outcome);
-    void count_packet(const Flow& flow, uint32_t bytes);  // per endpoint and service, both directions
+    // Per endpoint and service, both directions (worker_burst.cc only).
+    [[gnu::always_inline]] inline void count_packet(const Flow& flow, uint32_t bytes);
 
     WorkerSetup setup_;
     FlowTable flows_;

@@ -1,5 +1,6 @@
 // Full NAT: a new flow picks its endpoint from the snapshot and a SNAT port this worker owns;
-// then every packet is hash → flow → rewrite → tx.
+// its packets then take the per-packet path (worker_burst.cc). Flow life: revalidation on a
+// new snapshot, TCP state, expiry, resets.
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -10,24 +11,6 @@
 #include "lb/flow_hash.h"
 
 namespace meshgate::dataplane {
-
-namespace {
-
-uint8_t tcp_flags(const PacketView& v) { return reinterpret_cast<const rte_tcp_hdr*>(v.at(v.l4))->tcp_flags; }
-
-// The TCP state a segment moves its flow to; `from_client` tells the direction.
-FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
-    if (flags & RTE_TCP_RST_FLAG) return FlowState::closed;
-    if (flags & RTE_TCP_FIN_FLAG) return FlowState::closing;
-    if (!from_client && state == FlowState::syn_sent && (flags & RTE_TCP_SYN_FLAG) && (flags & RTE_TCP_ACK_FLAG)) {
-        return FlowState::established;
-    }
-    return state;
-}
-
-bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowState::closed; }
-
-}  // namespace
 
 // Flows past their FIN or RST are counted apart: "flows that remain" (drain, drain-node) are
 // the others, not connections the kernel's TIME_WAIT-like timeouts keep pinned a while.
@@ -215,65 +198,6 @@ void Worker::endpoint_gone(rte_mbuf* m, PacketView& v, Flow& flow, const Snapsho
     if (!from_client) return drop(m, Drop::endpoint_removed);
     if (const VipEntry* vip = s.lb->find_vip(vip_key(forward_tuple))) return new_flow(m, v, forward_tuple, *vip, s, now);
     drop(m, Drop::endpoint_removed);
-}
-
-void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
-    if (v.protocol == proto_tcp && (flow.state == FlowState::closing || flow.state == FlowState::closed) &&
-        (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
-        // The client reuses the tuple for a new connection: the plan in force places it, not
-        // the old connection's endpoint.
-        const FlowTuple tuple = flow.forward_tuple();
-        release_flow(flow);
-        flows_.remove(&flow);
-        if (const VipEntry* vip = s.lb->find_vip(vip_key(tuple))) return new_flow(m, v, tuple, *vip, s, now);
-        return refuse(m, v, Drop::no_service);
-    }
-    if (flow.snapshot_generation != static_cast<uint32_t>(s.generation) && revalidate(flow, s) == Pinning::gone) {
-        return endpoint_gone(m, v, flow, s, now, true);
-    }
-    flow.last_seen = flow_clock(now);
-    if (!endpoint_mac_ready(flow, s)) return drop(m, Drop::neighbour_unknown);
-    if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    // From the client only a FIN or a RST moves the state (the SYN-ACK comes the other way).
-    if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
-        set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
-    }
-    apply_nat(v, flow.to_endpoint.expand(), flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
-              flow.reverse.source_port);
-    set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
-    count_packet(flow, v.length);
-    send(m, flow.endpoint_port);
-}
-
-void Worker::reverse(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
-    if (flow.snapshot_generation != static_cast<uint32_t>(s.generation) && revalidate(flow, s) == Pinning::gone) {
-        return endpoint_gone(m, v, flow, s, now, false);
-    }
-    flow.last_seen = flow_clock(now);
-    if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
-    if (v.protocol == proto_tcp && (flow.state == FlowState::syn_sent || (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)))) {
-        const FlowState before = flow.state;
-        set_tcp_state(flow, next_state(flow.state, tcp_flags(v), false));
-        if (before == FlowState::syn_sent && flow.state != before) {
-            report_connect(flow, flow.state == FlowState::established ? Event::Kind::connect_succeeded : Event::Kind::connect_failed);
-        }
-    }
-    apply_nat(v, flow.to_client(), flow.forward.destination, flow.forward.destination_port, flow.forward.source,
-              flow.forward.source_port);
-    set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
-    count_packet(flow, v.length);
-    send(m, flow.client_port);
-}
-
-void Worker::count_packet(const Flow& flow, uint32_t bytes) {
-    if (flow.endpoint < endpoint_counters_.size()) {
-        endpoint_counters_[flow.endpoint].packets.add();
-        endpoint_counters_[flow.endpoint].bytes.add(bytes);
-    }
-    if (flow.service < service_counters_.size()) {
-        service_counters_[flow.service].packets.add();
-        service_counters_[flow.service].bytes.add(bytes);
-    }
 }
 
 void Worker::refuse(rte_mbuf* m, PacketView& v, Drop reason) {

@@ -1,4 +1,4 @@
-// libFuzzer: the packet parser, and the in-place rewrites the worker applies to whatever it
+// libFuzzer: the packet parser (its fast path against the full one), and the in-place rewrites the worker applies to whatever it
 // accepted. Any input: no crash, no read or write outside the frame, no undefined behaviour.
 #include <cstdint>
 #include <cstring>
@@ -17,8 +17,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The parser works in place: give it an exact-size copy so ASan sees any overrun.
     std::vector<uint8_t> frame(data, data + size);
     for (bool verify : {true, false}) {
-        PacketView v;
-        if (parse(frame.data(), static_cast<uint32_t>(frame.size()), verify, v) != Drop::none) continue;
+        PacketView v, full;
+        const Drop d = parse(frame.data(), static_cast<uint32_t>(frame.size()), verify, v);
+        // The one-pass path for the usual packet and the full parser agree on every frame.
+        if (d != parse_in_full(frame.data(), static_cast<uint32_t>(frame.size()), verify, full)) __builtin_trap();
+        if (d == Drop::none && (v.frame != full.frame || v.length != full.length || v.ethertype != full.ethertype || v.l3 != full.l3 ||
+                                v.l4 != full.l4 || v.l4_length != full.l4_length || v.family != full.family ||
+                                v.protocol != full.protocol || v.vlan != full.vlan)) {
+            __builtin_trap();
+        }
+        if (d != Drop::none) continue;
         if (v.ethertype == ethertype_arp) continue;
         if (v.has_ports()) {
             static const uint8_t a[16] = {10, 0, 0, 1}, b[16] = {10, 0, 0, 2};
