@@ -37,9 +37,10 @@ struct FlowTuple {
 };
 static_assert(sizeof(FlowTuple) == 40);
 
-// The tuple of a parsed TCP/UDP packet (fixed-size copies: the family picks 4 or 16 bytes).
-inline FlowTuple flow_tuple_of(const PacketView& v) {
-    FlowTuple t{};
+// The tuple of a parsed TCP/UDP packet, written in place (a burst's array: no temporary to
+// copy); fixed-size copies, the family picks 4 or 16 bytes.
+inline void fill_flow_tuple(const PacketView& v, FlowTuple& t) {
+    std::memset(&t, 0, sizeof t);
     if (v.family == 4) {
         std::memcpy(t.source, v.source_address(), 4);
         std::memcpy(t.destination, v.destination_address(), 4);
@@ -50,9 +51,13 @@ inline FlowTuple flow_tuple_of(const PacketView& v) {
     std::memcpy(&t.source_port, v.at(v.l4), 4);  // both ports
     t.protocol = v.protocol;
     t.family = v.family;
-    return t;
 }
 
+inline FlowTuple flow_tuple_of(const PacketView& v) {
+    FlowTuple t;
+    fill_flow_tuple(v, t);
+    return t;
+}
 
 // The VIP, port and protocol a client → VIP tuple is addressed to.
 inline VipKey vip_key(const FlowTuple& to_vip) {
@@ -147,7 +152,7 @@ static_assert(std::is_trivially_copyable_v<Flow>, "FlowTable::insert copies a bl
 // to the same record. When full, new flows are refused (existing flows are never evicted);
 // idle flows leave through expire(), a few slots at a time.
 //
-// The index holds no keys: a 64-byte bucket has 10 16-bit signatures (from the tuple's hash)
+// The index holds no keys: a 64-byte bucket has 10 16-bit signatures (15 bits of the tuple's hash)
 // and 10 references (record slot and direction); a signature match is confirmed against the
 // ends in the record, which the packet needs next anyway. A full bucket passes entries on to
 // the next one and counts them, so a lookup stops at the first bucket that passed nothing on.
@@ -219,7 +224,8 @@ private:
     };
     static_assert(sizeof(Bucket) == 64);
 
-    static uint16_t signature_of(uint32_t hash) { return (hash & 0xffff) ? static_cast<uint16_t>(hash) : 1; }
+    // 15 bits of the hash; never 0, which marks a free way.
+    static uint16_t signature_of(uint32_t hash) { return static_cast<uint16_t>(hash | 1); }
     // The ways of `bucket` whose signature is `signature`, as bits (way w: bit w).
     static uint32_t ways_matching(const Bucket& bucket, uint16_t signature) {
 #if defined(__SSE2__)

@@ -52,27 +52,30 @@ static_assert(offsetof(rte_ipv6_hdr, src_addr) == 8 && offsetof(rte_ipv6_hdr, ds
 
 namespace {
 
-// Summed with its own checksum field, a valid header folds to 0xffff. 32-bit words into a
-// 64-bit sum: five additions for the usual 20-byte header.
+// Summed with its own checksum field, a valid header folds to 0xffff: its words sum to a
+// nonzero multiple of 0xffff. A sum of wider words, with their carries added back in, keeps
+// that remainder (2^16 ≡ 1 mod 0xffff, and 0xffff divides 2^64 − 1), so no fold is needed.
 [[gnu::always_inline]] inline bool ipv4_header_checksum_valid(const rte_ipv4_hdr* ip, uint32_t header_length) {
     const auto* p = reinterpret_cast<const uint8_t*>(ip);
     uint64_t sum = 0;
-    if (header_length == sizeof(rte_ipv4_hdr)) {  // no options: five loads, no loop
-        uint32_t w[5];
-        std::memcpy(w, p, sizeof w);
-        sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+    if (header_length == sizeof(rte_ipv4_hdr)) {  // no options: 8 + 8 + 4 bytes, carries back in
+        uint64_t a, b;
+        uint32_t c;
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + 8, 8);
+        std::memcpy(&c, p + 16, 4);
+        sum = a + b;
+        sum += sum < a;
+        sum += c;
+        sum += sum < c;
     } else {
-        for (uint32_t i = 0; i < header_length; i += 4) {
+        for (uint32_t i = 0; i < header_length; i += 4) {  // at most 15 words: no carry out
             uint32_t word;
             std::memcpy(&word, p + i, 4);
             sum += word;
         }
     }
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return sum == 0xffff;
+    return sum != 0 && sum % 0xffff == 0;
 }
 
 // parse() is one function on the per-packet path: its parts are inlined into it.
