@@ -27,6 +27,11 @@ struct EndpointCounters {
     Counter active_flows;
     Counter closing_flows;  // of the active flows: TCP past its FIN or RST
     Counter refused;  // new flows refused (services only): no endpoint, no route, no SNAT port, full table
+
+    void count_packet(uint64_t length) {
+        packets.add();
+        bytes.add(length);
+    }
 };
 
 struct alignas(64) WorkerCounters {

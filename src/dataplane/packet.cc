@@ -52,32 +52,6 @@ static_assert(offsetof(rte_ipv6_hdr, src_addr) == 8 && offsetof(rte_ipv6_hdr, ds
 
 namespace {
 
-// Summed with its own checksum field, a valid header folds to 0xffff: its words sum to a
-// nonzero multiple of 0xffff. A sum of wider words, with their carries added back in, keeps
-// that remainder (2^16 ≡ 1 mod 0xffff, and 0xffff divides 2^64 − 1), so no fold is needed.
-[[gnu::always_inline]] inline bool ipv4_header_checksum_valid(const rte_ipv4_hdr* ip, uint32_t header_length) {
-    const auto* p = reinterpret_cast<const uint8_t*>(ip);
-    uint64_t sum = 0;
-    if (header_length == sizeof(rte_ipv4_hdr)) {  // no options: 8 + 8 + 4 bytes, carries back in
-        uint64_t a, b;
-        uint32_t c;
-        std::memcpy(&a, p, 8);
-        std::memcpy(&b, p + 8, 8);
-        std::memcpy(&c, p + 16, 4);
-        sum = a + b;
-        sum += sum < a;
-        sum += c;
-        sum += sum < c;
-    } else {
-        for (uint32_t i = 0; i < header_length; i += 4) {  // at most 15 words: no carry out
-            uint32_t word;
-            std::memcpy(&word, p + i, 4);
-            sum += word;
-        }
-    }
-    return sum != 0 && sum % 0xffff == 0;
-}
-
 // parse() is one function on the per-packet path: its parts are inlined into it.
 [[gnu::always_inline]] inline Drop parse_l4(PacketView& v) {
     const uint32_t available = v.length - v.l4;
@@ -117,7 +91,7 @@ namespace {
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if (total < header || total > v.length - v.l3) return Drop::bad_ip_total_length;
     // Summed with its own checksum field, a valid header folds to zero.
-    if (verify_checksum && !ipv4_header_checksum_valid(ip, header)) return Drop::bad_ip_checksum;
+    if (verify_checksum && !detail::ipv4_header_checksum_valid(ip, header)) return Drop::bad_ip_checksum;
     // Non-first fragments carry no L4 header, so no flow can be found for them.
     if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
         return Drop::ip_fragment;
@@ -142,43 +116,7 @@ namespace {
     return parse_l4(v);
 }
 
-// Nearly every packet: untagged IPv4 without options, not a fragment, carrying TCP or UDP.
-// This only accepts, in one pass; anything else, valid or not, takes parse_in_full(), which
-// names what is wrong. The fuzz target checks that the two agree.
-[[gnu::always_inline]] inline bool parse_common(uint8_t* frame, uint32_t length, bool verify_checksum, PacketView& v) {
-    constexpr uint16_t l3 = sizeof(rte_ether_hdr), l4 = l3 + sizeof(rte_ipv4_hdr);
-    if (length < l4 + sizeof(rte_udp_hdr)) return false;
-    if (reinterpret_cast<const rte_ether_hdr*>(frame)->ether_type != rte_cpu_to_be_16(ethertype_ipv4)) return false;
-    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(frame + l3);
-    if (ip->version_ihl != 0x45 || (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
-        return false;
-    }
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if (total < sizeof(rte_ipv4_hdr) || total > length - l3) return false;
-    const uint32_t l4_length = total - uint32_t{sizeof(rte_ipv4_hdr)};  // all in the frame: total fits
-    const uint8_t protocol = ip->next_proto_id;
-    if (protocol == proto_tcp) {
-        if (l4_length < sizeof(rte_tcp_hdr)) return false;
-        const uint32_t header = (reinterpret_cast<const rte_tcp_hdr*>(frame + l4)->data_off >> 4) * 4u;
-        if (header < sizeof(rte_tcp_hdr) || header > l4_length) return false;
-    } else if (protocol == proto_udp) {
-        if (l4_length < sizeof(rte_udp_hdr)) return false;
-        const uint32_t udp_length = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(frame + l4)->dgram_len);
-        if (udp_length < sizeof(rte_udp_hdr) || udp_length > l4_length) return false;
-    } else {
-        return false;
-    }
-    if (verify_checksum && !ipv4_header_checksum_valid(ip, sizeof(rte_ipv4_hdr))) return false;
-    v = PacketView{frame, length, ethertype_ipv4, l3, l4, static_cast<uint16_t>(l4_length), 4, protocol, false};
-    return true;
-}
-
 }  // namespace
-
-Drop parse(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketView& v) {
-    if (parse_common(frame, length, verify_ipv4_checksum, v)) return Drop::none;
-    return parse_in_full(frame, length, verify_ipv4_checksum, v);
-}
 
 Drop parse_in_full(uint8_t* frame, uint32_t length, bool verify_ipv4_checksum, PacketView& v) {
     v = PacketView{};

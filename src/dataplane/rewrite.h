@@ -171,22 +171,25 @@ inline bool ttl_allows_forwarding(const PacketView& v) {
 // and pass ttl_allows_forwarding().
 inline void apply_nat(const PacketView& v, NatDeltas16 d, const uint8_t* source, rte_be16_t source_port,
                       const uint8_t* destination, rte_be16_t destination_port) {
-    if (v.family == 4) {
-        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(v.at(v.l3));
+    // The view's fields first: once the packet's bytes are written, the compiler must assume
+    // any of them changed, and would read them again.
+    uint8_t* const l3 = v.at(v.l3);
+    uint8_t* const l4 = v.at(v.l4);
+    const bool ipv4 = v.family == 4, udp = v.protocol == proto_udp;
+    if (ipv4) {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
         std::memcpy(&ip->src_addr, source, 4);
         std::memcpy(&ip->dst_addr, destination, 4);
         --ip->time_to_live;
         ip->hdr_checksum = detail::apply_folded_delta(ip->hdr_checksum, d.ip);
     } else {
-        auto* ip = reinterpret_cast<rte_ipv6_hdr*>(v.at(v.l3));
+        auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
         std::memcpy(ip->src_addr, source, 16);
         std::memcpy(ip->dst_addr, destination, 16);
         --ip->hop_limits;
     }
-    uint8_t* l4 = v.at(v.l4);
     std::memcpy(l4, &source_port, 2);
     std::memcpy(l4 + 2, &destination_port, 2);
-    const bool udp = v.protocol == proto_udp;
     uint8_t* at = l4 + (udp ? offsetof(rte_udp_hdr, dgram_cksum) : offsetof(rte_tcp_hdr, cksum));
     uint16_t check;
     std::memcpy(&check, at, 2);

@@ -126,7 +126,7 @@ private:
     void expire_flow(Flow& flow);  // its idle timeout passed
     void report_connect(const Flow& flow, Event::Kind outcome);
     // Per endpoint and service, both directions (worker_burst.cc only).
-    [[gnu::always_inline]] inline void count_packet(const Flow& flow, uint32_t bytes);
+    [[gnu::always_inline]] inline void count_packet(uint32_t endpoint, uint32_t service, uint32_t bytes);
 
     WorkerSetup setup_;
     FlowTable flows_;

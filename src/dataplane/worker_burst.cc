@@ -23,9 +23,9 @@ void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uin
     uint32_t hashes[burst];
     rte_mbuf* keyed[burst];
     uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(packets[i], void*));
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = packets[i];
-        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
         if (port != no_port) m->port = port;  // not every PMD stamps it (net_ring does not)
         rx_bytes += rte_pktmbuf_pkt_len(m);
         PacketView& v = views[k];
@@ -75,36 +75,36 @@ void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uin
 }
 
 
-inline void Worker::count_packet(const Flow& flow, uint32_t bytes) {
-    if (flow.endpoint < endpoint_counters_.size()) {
-        endpoint_counters_[flow.endpoint].packets.add();
-        endpoint_counters_[flow.endpoint].bytes.add(bytes);
-    }
-    if (flow.service < service_counters_.size()) {
-        service_counters_[flow.service].packets.add();
-        service_counters_[flow.service].bytes.add(bytes);
-    }
+inline void Worker::count_packet(uint32_t endpoint, uint32_t service, uint32_t bytes) {
+    if (endpoint < endpoint_counters_.size()) endpoint_counters_[endpoint].count_packet(bytes);
+    if (service < service_counters_.size()) service_counters_[service].count_packet(bytes);
 }
 
 // The rewrite of each direction, and its transmission.
 inline void Worker::to_endpoint(rte_mbuf* m, PacketView& v, Flow& flow) {
-    apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source,
-              flow.reverse.source_port);
-    set_macs(v.frame, port_mac_[flow.endpoint_port], flow.endpoint_mac);
-    count_packet(flow, v.length);
-    send(m, flow.endpoint_port);
+    // What the flow and the view say, read before the packet is written (see apply_nat).
+    const uint16_t port = flow.endpoint_port;
+    const uint32_t length = v.length, endpoint = flow.endpoint, service = flow.service;
+    uint8_t* const frame = v.frame;
+    apply_nat(v, flow.to_endpoint, flow.reverse.destination, flow.reverse.destination_port, flow.reverse.source, flow.reverse.source_port);
+    set_macs(frame, port_mac_[port], flow.endpoint_mac);
+    count_packet(endpoint, service, length);
+    send(m, port);
 }
 
 inline void Worker::to_client(rte_mbuf* m, PacketView& v, Flow& flow) {
-    apply_nat(v, flow.to_client(), flow.forward.destination, flow.forward.destination_port, flow.forward.source,
-              flow.forward.source_port);
-    set_macs(v.frame, port_mac_[flow.client_port], flow.client_mac);
-    count_packet(flow, v.length);
-    send(m, flow.client_port);
+    // What the flow and the view say, read before the packet is written (see apply_nat).
+    const uint16_t port = flow.client_port;
+    const uint32_t length = v.length, endpoint = flow.endpoint, service = flow.service;
+    uint8_t* const frame = v.frame;
+    apply_nat(v, flow.to_client(), flow.forward.destination, flow.forward.destination_port, flow.forward.source, flow.forward.source_port);
+    set_macs(frame, port_mac_[port], flow.client_mac);
+    count_packet(endpoint, service, length);
+    send(m, port);
 }
 
 void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
-    if (v.protocol == proto_tcp && (flow.state == FlowState::closing || flow.state == FlowState::closed) &&
+    if (winding_down(flow.state) && v.protocol == proto_tcp &&
         (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         // The client reuses the tuple for a new connection: the plan in force places it, not
         // the old connection's endpoint.
