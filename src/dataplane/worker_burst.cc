@@ -35,8 +35,7 @@ void Worker::handle_burst(rte_mbuf** packets, uint16_t n, const Snapshot& s, uin
             dispatch(m, v, d, s, now, arrival);
             continue;
         }
-        fill_flow_tuple(v, tuples[k]);
-        hashes[k] = FlowTable::hash(tuples[k]);
+        hashes[k] = FlowTable::fill_and_hash(v, tuples[k]);
         if (arrival == Arrival::wire_steered) {
             if (const uint32_t owner = flow_owner(tuples[k], hashes[k], s); owner != setup_.id) {
                 hand_off(m, owner);

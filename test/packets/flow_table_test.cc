@@ -77,5 +77,29 @@ TEST(FlowTable, MatchesAReferenceMapThroughRandomChurn) {
     EXPECT_EQ(table.lookup(tuple(1, 1, false), d), nullptr);
 }
 
+// The burst's tuple and hash of a parsed packet are fill_flow_tuple()'s and hash()'s.
+TEST(FlowTable, APacketsHashIsItsTuples) {
+    std::mt19937 random(11);
+    for (int i = 0; i < 2000; ++i) {
+        Frame f;
+        f.src = "10." + std::to_string(random() % 256) + "." + std::to_string(random() % 256) + ".7";
+        f.dst = i % 2 ? "10.96.0.1" : "10.96.0." + std::to_string(random() % 256);
+        if (i % 5 == 0) {  // and IPv6, which takes the tuple's own hash
+            f.src = "fd00::" + std::to_string(random() % 9000 + 1);
+            f.dst = "fd00::a";
+        }
+        f.sport = static_cast<uint16_t>(random());
+        f.dport = static_cast<uint16_t>(random());
+        f.protocol = i % 3 ? 6 : 17;
+        auto bytes = f.build();
+        dataplane::PacketView v;
+        ASSERT_EQ(dataplane::parse(bytes.data(), static_cast<uint32_t>(bytes.size()), true, v), dataplane::Drop::none);
+        FlowTuple t, filled;
+        dataplane::fill_flow_tuple(v, t);
+        EXPECT_EQ(FlowTable::fill_and_hash(v, filled), FlowTable::hash(t)) << i;
+        EXPECT_EQ(std::memcmp(&filled, &t, sizeof t), 0) << i;
+    }
+}
+
 }  // namespace
 }  // namespace meshgate::testing
