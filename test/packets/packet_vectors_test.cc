@@ -586,19 +586,21 @@ TEST(MultiWorker, RepliesAreHandedToTheWorkerThatOwnsTheFlow) {
     EXPECT_EQ(b.counters(0).handoff_in.get(), 20u);
 }
 
-TEST(Neighbours, UnknownEndpointMacAsksTheControlThread) {
+// The bench's configuration with `address` as the only endpoint of t/web.
+Config with_only_endpoint(const std::string& address) {
     auto config = bench_config();
-    Endpoint far;
-    far.service = "t/web";
-    far.address = *IpAddress::parse("10.1.0.99");
-    far.locality.network = "n1";
-    config.endpoints = {far};  // no neighbour entry for it in the bench
-    DataplaneBench b(config);
+    Endpoint e;
+    e.service = "t/web";
+    e.address = *IpAddress::parse(address);
+    e.locality.network = "n1";
+    config.endpoints = {e};
+    return config;
+}
+
+TEST(Neighbours, UnknownEndpointMacAsksTheControlThread) {
+    DataplaneBench b(with_only_endpoint("10.1.0.99"));
     // The bench resolved every configured endpoint; make one it did not know.
-    auto next = bench_config();
-    next.endpoints = {far};
-    next.endpoints[0].address = *IpAddress::parse("10.1.0.98");
-    b.publish(next);
+    b.publish(with_only_endpoint("10.1.0.98"));
     auto [c, e] = b.exchange(b.client(), from_client(b).build());
     EXPECT_TRUE(e.empty());
     EXPECT_EQ(b.drops(Drop::neighbour_unknown), 1u);
@@ -611,15 +613,8 @@ TEST(Neighbours, UnknownEndpointMacAsksTheControlThread) {
 // A flow made while its endpoint's next hop was unknown goes there once the next snapshot
 // knows it: the record copies the MAC when its snapshot changes.
 TEST(Neighbours, AFlowFollowsANextHopLearnedLater) {
-    auto config = bench_config();
-    Endpoint far;
-    far.service = "t/web";
-    far.address = *IpAddress::parse("10.1.0.98");
-    far.locality.network = "n1";
-    auto next = config;
-    next.endpoints = {far};
-    DataplaneBench b(config);
-    b.publish(next);
+    DataplaneBench b(bench_config());
+    b.publish(with_only_endpoint("10.1.0.98"));  // a next hop the bench did not resolve
     const Frame syn = from_client(b);
     auto [c, e] = b.exchange(b.client(), syn.build());
     EXPECT_TRUE(e.empty());
