@@ -213,11 +213,19 @@ void read_dataplane(TableReader& root, Config& config, Diagnostics& diagnostics)
     if (const auto* t = r.table("flow_timeouts")) {
         TableReader f(*t, "dataplane.flow_timeouts", diagnostics);
         auto& ft = dp.flow_timeouts;
-        if (auto v = f.duration("tcp_syn")) ft.tcp_syn = *v;
-        if (auto v = f.duration("tcp_established")) ft.tcp_established = *v;
-        if (auto v = f.duration("tcp_closing")) ft.tcp_closing = *v;
-        if (auto v = f.duration("tcp_closed")) ft.tcp_closed = *v;
-        if (auto v = f.duration("udp")) ft.udp = *v;
+        // A flow record keeps its idle time in 32-bit ticks of 2^20 TSC cycles, compared modulo
+        // 2^32 (dataplane/flow_table.h): five days stays under half the wrap up to a 5 GHz TSC.
+        auto timeout = [&](const char* key, Duration& field) {
+            const auto v = f.duration(key);
+            if (!v) return;
+            if (*v > std::chrono::hours(120)) f.error(*f.find(key), key, "at most \"120h\" (five days)");
+            else field = *v;
+        };
+        timeout("tcp_syn", ft.tcp_syn);
+        timeout("tcp_established", ft.tcp_established);
+        timeout("tcp_closing", ft.tcp_closing);
+        timeout("tcp_closed", ft.tcp_closed);
+        timeout("udp", ft.udp);
         f.finish();
     }
     if (const auto* ports = r.tables("port")) {

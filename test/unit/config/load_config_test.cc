@@ -158,6 +158,11 @@ TEST(LoadConfig, BadFlowTimeout) {
                   "with a unit"});
 }
 
+TEST(LoadConfig, FlowTimeoutPastWhatAFlowRecordCounts) {
+    expect_error({node + "[dataplane.flow_timeouts]\ntcp_established = \"200h\"\n", "test.toml:8:1",
+                  "dataplane.flow_timeouts.tcp_established", "at most \"120h\""});
+}
+
 TEST(LoadConfig, BadSocketMode) {
     expect_error({node + "[admin]\nsocket_mode = \"0986\"\n", "test.toml:8:1", "admin.socket_mode", "octal"});
 }
