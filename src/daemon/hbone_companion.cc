@@ -10,8 +10,11 @@ public:
     LbCatalog(uint64_t generation, std::shared_ptr<const dataplane::LbState> lb) : generation_(generation), lb_(std::move(lb)) {}
     uint64_t generation() const override { return generation_; }
     const Config& config() const override { return lb_->config(); }
-    // The waypoint → backend hop: the last hop of the service's plan.
     const lb::SelectionTable& backends(uint32_t service) const override { return lb_->service_plan(service).hops.back().table; }
+    const lb::SelectionTable* waypoint_hop(uint32_t service) const override {
+        const auto& hops = lb_->service_plan(service).hops;
+        return hops.size() > 1 && hops.front().hop == lb::Hop::waypoint ? &hops.front().table : nullptr;
+    }
 
 private:
     uint64_t generation_;

@@ -39,6 +39,9 @@ struct ConnectDecision {
     uint16_t service_port = 0;          // the port the client asked for
     uint16_t target_port = 0;           // the endpoints' port for it
     std::optional<uint32_t> endpoint;   // the endpoint the authority named (IP:port); else the engine picks
+    // Gateway role: the VIP:port a plain TCP client connected to. A service with a waypoint is
+    // then reached through it, with this as the CONNECT's :authority.
+    std::optional<SocketAddress> dialled;
 };
 
 ConnectDecision decide_connect(const Config& config, std::string_view method, std::string_view authority,

@@ -186,7 +186,7 @@ private:
             if (s.forwarding != Forwarding::hbone || std::find(s.vips.begin(), s.vips.end(), vip.address) == s.vips.end()) continue;
             for (const auto& p : s.ports) {
                 if (p.port == vip.port && p.protocol == Protocol::tcp) {
-                    decision = ConnectDecision{200, "", i, p.port, p.target_port, std::nullopt};
+                    decision = ConnectDecision{200, "", i, p.port, p.target_port, std::nullopt, vip};
                     break;
                 }
             }

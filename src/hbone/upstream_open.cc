@@ -30,6 +30,34 @@ std::optional<DoubleHboneRoute> double_hbone_route(const Config& config, const C
                             names.front() + ":" + std::to_string(decision.service_port), e.identity};
 }
 
+// A connect that could not even start: counted, and told to outlier detection.
+void fail_to_connect(ConnectionOwner& owner, OpenedUpstream& out) {
+    ProxyCounters::add(owner.counters().upstream_connect_failures);
+    owner.connect_outcome(out.endpoint, lb::ConnectResult::failure);
+    out.why = "connect failed";
+}
+
+// Gateway role for a service with a waypoint (semantics.md §1, §8): the waypoint service's
+// endpoint that the gateway → waypoint hop picks, over HBONE to its 15008, with the VIP:port the
+// client dialled as the :authority; the waypoint picks the backend.
+OpenedUpstream open_to_waypoint(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const lb::SelectionTable& hop,
+                                const SocketAddress& dialled, const ConnectHeaders& headers) {
+    OpenedUpstream out;
+    const Config& config = owner.catalog().config();
+    out.endpoint = hop.pick(owner.stream_hash());
+    if (out.endpoint == lb::SelectionTable::no_endpoint || out.endpoint >= config.endpoints.size()) {
+        out.why = "no waypoint endpoint to select";
+        return out;
+    }
+    const Endpoint& w = config.endpoints[out.endpoint];
+    if (on_another_network(config, w) || !w.address) {
+        out.why = w.address ? "the waypoint's endpoint is on another network" : "the waypoint's endpoint has no address";
+        return out;
+    }
+    out.link = owner.pool().open(events, stream, SocketAddress{*w.address, hbone_port}, w.identity, dialled.to_string(), headers);
+    return out;
+}
+
 }  // namespace
 
 OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
@@ -37,6 +65,12 @@ OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int
     OpenedUpstream out;
     const Catalog& catalog = owner.catalog();
     const Config& config = catalog.config();
+    const lb::SelectionTable* waypoint = decision.dialled ? catalog.waypoint_hop(decision.service) : nullptr;
+    if (waypoint) {
+        out = open_to_waypoint(owner, events, stream, *waypoint, *decision.dialled, headers);
+        if (!out.link && out.why.empty()) fail_to_connect(owner, out);
+        return out;
+    }
     out.endpoint = decision.endpoint ? *decision.endpoint : catalog.backends(decision.service).pick(owner.stream_hash());
     if (out.endpoint == lb::SelectionTable::no_endpoint || out.endpoint >= config.endpoints.size()) {
         out.why = "no endpoint to select";
@@ -63,11 +97,7 @@ OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int
     } else {
         out.link = TcpUpstream::open(owner.loop(), events, owner.counters(), stream, *e.address, port);
     }
-    if (!out.link) {
-        ProxyCounters::add(owner.counters().upstream_connect_failures);
-        owner.connect_outcome(out.endpoint, lb::ConnectResult::failure);
-        out.why = "connect failed";
-    }
+    if (!out.link) fail_to_connect(owner, out);
     return out;
 }
 

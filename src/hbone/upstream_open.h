@@ -23,8 +23,9 @@ struct OpenedUpstream {
 // The endpoint `decision` names, or the one its service's backend table picks with a fresh
 // stream hash, reached as the endpoint says: over TCP; through its ztunnel (`hbone = true`,
 // CONNECT endpoint IP:target port to IP:15008); or, on another network, by double HBONE through
-// that network's gateway. The link reports to `events` for `stream`. A connect that could not
-// even start is counted and told to outlier detection here.
+// that network's gateway. In the gateway role (`decision.dialled`), a service with a waypoint
+// is reached through the waypoint instead. The link reports to `events` for `stream`. A connect
+// that could not even start is counted and told to outlier detection here.
 OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
                              const ConnectHeaders& headers);
 

@@ -6,8 +6,9 @@ the node's address through its own data plane, with clients and peers we did not
   byte-exact data both ways, 400, 401, 503, the client refusing an unexpected server identity,
   and 1,000 streams spread over the endpoints as `meshgatectl plan` says, then none to an
   endpoint marked down through the admin API;
-- Go's standard library as the stand-in ztunnel behind meshgate's client, and as a stand-in
-  east-west gateway for double HBONE to another network's endpoint;
+- Go's standard library as the stand-in ztunnel behind meshgate's client, as a stand-in
+  east-west gateway for double HBONE to another network's endpoint, and as a stand-in waypoint
+  that the gateway role tunnels a service's plain TCP to;
 - Python's ssl module and raw sockets as bad peers: garbage, plain HTTP, no certificate, another
   trust domain, another CA, an expired certificate; each refused and counted, while good
   clients go on being served.
@@ -125,6 +126,38 @@ identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
 locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
 """
 
+# The gateway role for a service with a waypoint: plain TCP to this VIP goes to the waypoint
+# service's endpoint (the Go server on 10.20.0.31:15008 stands in for the waypoint), as a
+# CONNECT to the VIP:port the client dialled; the stand-in passes it to 10.20.0.31:9080. Going
+# straight to the service's own endpoint (east-1a-1) would skip the waypoint.
+WAYPOINT_SERVICES = """
+[[service]]
+name = "via-waypoint"
+namespace = "lab"
+vips = ["10.96.0.41"]
+ports = [{ port = 9080, protocol = "tcp" }]
+forwarding = "hbone"
+waypoint = "lab/waypoint"
+
+[[endpoint]]
+service = "lab/via-waypoint"
+address = "10.20.0.11"
+locality = { network = "net-1", region = "us-east", zone = "us-east-1a" }
+
+[[service]]
+name = "waypoint"
+namespace = "lab"
+ports = [{ port = 15008 }]
+
+[[endpoint]]
+service = "lab/waypoint"
+address = "10.20.0.31"
+hbone = true
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
+"""
+WAYPOINT_VIP = "10.96.0.41:9080"
+
 
 def hbone_config(certs):
     return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
@@ -145,7 +178,8 @@ class HboneTest(unittest.TestCase):
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
         cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS,
-                              extra_config=hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES + GATEWAY_SERVICE,
+                              extra_config=(hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES + GATEWAY_SERVICE
+                                            + WAYPOINT_SERVICES),
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
@@ -181,7 +215,8 @@ class HboneTest(unittest.TestCase):
 
     @classmethod
     def start_ztunnel(cls):
-        cls.ztunnel = cls.serve("ztunnel", "10.20.0.31:15008", "-route", f"{REMOTE_NAME}=10.20.0.31:9080")
+        cls.ztunnel = cls.serve("ztunnel", "10.20.0.31:15008", "-route",
+                                f"{REMOTE_NAME}=10.20.0.31:9080,{WAYPOINT_VIP}=10.20.0.31:9080")
 
     def connects(self, identity):
         """What the Go server with `identity` logged: one dict per CONNECT."""
@@ -522,11 +557,29 @@ class HboneTest(unittest.TestCase):
         self.assertEqual({c["forwarded"] for c in tunnels}, {f"for={self.lab.client_address}"})
         self.assertEqual({c["client"] for c in tunnels}, {MESHGATE_ID})
         gateway = self.hbone_stats()["gateway"]
-        self.assertEqual(gateway["listeners"], 1, gateway)
+        self.assertEqual(gateway["listeners"], 2, gateway)  # lab/gw and lab/via-waypoint
         self.assertGreaterEqual(gateway["connections"], 21, gateway)
         # A port the service does not have is still refused.
         r = self.lab.client("--refused-port", "9999", target="10.96.0.40")
         self.assertEqual(r["refused_port"], "refused", r)
+
+    def test_n_gateway_role_goes_through_the_waypoint(self):
+        """A forwarding = "hbone" service with a waypoint: each plain TCP connection becomes a
+        CONNECT to the endpoint the live plan's gateway → waypoint hop names, on its 15008, with
+        the VIP:port dialled as :authority; the service's own endpoint is never dialled directly."""
+        plan = self.lab.ctl("plan", "--service", "lab/via-waypoint")["services"][0]
+        self.assertEqual([h["hop"] for h in plan["hops"]], ["waypoint", "backend"], plan)
+        waypoints = {e["address"] for level in plan["hops"][0]["levels"] for e in level["endpoints"]}
+        self.assertEqual(waypoints, {"10.20.0.31"}, plan)
+        before = len(self.connects("ztunnel"))
+        r = self.lab.client("--tcp", "20", "--bulk", str(1 << 20), target="10.96.0.41")
+        self.assertEqual(r["failures"], [], r)
+        # The stand-in waypoint sent every connection to mesh-1c-1, not to the service's east-1a-1.
+        self.assertEqual((r["tcp"], r["bulk"]), ({"mesh-1c-1": 20}, "mesh-1c-1"), r)
+        tunnels = [c for c in self.connects("ztunnel")[before:] if c["authority"] == WAYPOINT_VIP]
+        self.assertEqual(len(tunnels), 21, self.connects("ztunnel")[before:])
+        self.assertEqual({c["forwarded"] for c in tunnels}, {f"for={self.lab.client_address}"})
+        self.assertEqual({c["client"] for c in tunnels}, {MESHGATE_ID})
 
     def test_z_keepalive_closes_a_silent_client(self):
         """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""
