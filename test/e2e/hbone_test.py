@@ -9,6 +9,7 @@ the node's address through its own data plane, with clients and peers we did not
 - Go's standard library as the stand-in ztunnel behind meshgate's client, as a stand-in
   east-west gateway for double HBONE to another network's endpoint, and as a stand-in waypoint
   that the gateway role tunnels a service's plain TCP to;
+- the gateway role on an IPv6 VIP, in a dual-stack lab of its own (GatewayIpv6Test);
 - Python's ssl module and raw sockets as bad peers: garbage, plain HTTP, no certificate, another
   trust domain, another CA, an expired certificate; each refused and counted, while good
   clients go on being served.
@@ -165,16 +166,38 @@ def hbone_config(certs):
             '[[hbone.authorization]]\nservice = "lab/who"\nallow = ["spiffe://cluster.local/ns/shop/sa/*"]\n')
 
 
+def prepare_peers(work):
+    """Test certificates (CA, SPIFFE leaves) and the Go HBONE peer, built offline: (certs, peer)."""
+    certs = os.path.join(work, "certs")
+    subprocess.run(["bash", os.path.join(HERE, "..", "..", "scripts", "lib", "make_test_pki.sh"), certs], check=True)
+    peer = os.path.join(work, "hbone_peer")
+    subprocess.run(["go", "build", "-o", peer, os.path.join(HERE, "..", "hbone", "go", "hbone_peer.go")], check=True,
+                   env={**os.environ, "GO111MODULE": "off", "GOCACHE": os.path.join(work, "gocache"), "HOME": work})
+    return certs, peer
+
+
+def serve(lab, work, peer, certs, identity, listen, *args):
+    """A Go HBONE server in the ztunnel's namespace, logging each CONNECT to <identity>.log."""
+    p = subprocess.Popen(["ip", "netns", "exec", lab.ns("e3"), peer, "-ca", f"{certs}/ca.pem",
+                          "-cert", f"{certs}/{identity}.pem", "-key", f"{certs}/{identity}.key",
+                          "serve", "-listen", listen, "-log", os.path.join(work, f"{identity}.log"), *args])
+    lab.processes.append(p)
+    return p
+
+
+def connects(work, identity):
+    """What the Go server with `identity` logged: one dict per CONNECT."""
+    path = os.path.join(work, f"{identity}.log")
+    if not os.path.exists(path):
+        return []
+    return [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
+
+
 class HboneTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="mg-hbone-")
-        cls.certs = os.path.join(cls.work, "certs")
-        subprocess.run(["bash", os.path.join(HERE, "..", "..", "scripts", "lib", "make_test_pki.sh"), cls.certs], check=True)
-        cls.peer = os.path.join(cls.work, "hbone_peer")
-        subprocess.run(["go", "build", "-o", cls.peer, os.path.join(HERE, "..", "hbone", "go", "hbone_peer.go")], check=True,
-                       env={**os.environ, "GO111MODULE": "off", "GOCACHE": os.path.join(cls.work, "gocache"),
-                            "HOME": cls.work})
+        cls.certs, cls.peer = prepare_peers(cls.work)
         # Outlier detection counts the proxy's connects too (test_j).
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
         cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS,
@@ -206,12 +229,7 @@ class HboneTest(unittest.TestCase):
 
     @classmethod
     def serve(cls, identity, listen, *args):
-        """A Go HBONE server in the ztunnel's namespace, logging each CONNECT to <identity>.log."""
-        p = subprocess.Popen(["ip", "netns", "exec", cls.lab.ns("e3"), cls.peer, "-ca", f"{cls.certs}/ca.pem",
-                              "-cert", f"{cls.certs}/{identity}.pem", "-key", f"{cls.certs}/{identity}.key",
-                              "serve", "-listen", listen, "-log", os.path.join(cls.work, f"{identity}.log"), *args])
-        cls.lab.processes.append(p)
-        return p
+        return serve(cls.lab, cls.work, cls.peer, cls.certs, identity, listen, *args)
 
     @classmethod
     def start_ztunnel(cls):
@@ -219,11 +237,7 @@ class HboneTest(unittest.TestCase):
                                 f"{REMOTE_NAME}=10.20.0.31:9080,{WAYPOINT_VIP}=10.20.0.31:9080")
 
     def connects(self, identity):
-        """What the Go server with `identity` logged: one dict per CONNECT."""
-        path = os.path.join(self.work, f"{identity}.log")
-        if not os.path.exists(path):
-            return []
-        return [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
+        return connects(self.work, identity)
 
     @classmethod
     def wait_listening(cls):
@@ -603,6 +617,59 @@ class HboneTest(unittest.TestCase):
         if promtool:
             p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+class GatewayIpv6Test(unittest.TestCase):
+    """The gateway role on an IPv6 VIP, in a dual-stack lab: meshgated gives the kernel the VIP,
+    the data plane passes its TCP port on, the proxy accepts there and tunnels over IPv4 to the
+    endpoint's ztunnel, with the client's IPv6 address bracketed and quoted in `forwarded`."""
+
+    SERVICE = """
+[[service]]
+name = "gw6"
+namespace = "lab"
+vips = ["fd96::40"]
+ports = [{ port = 9080, protocol = "tcp" }]
+forwarding = "hbone"
+
+[[endpoint]]
+service = "lab/gw6"
+address = "10.20.0.31"
+hbone = true
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
+"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="mg-hbone6-")
+        cls.certs, cls.peer = prepare_peers(cls.work)
+        cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS, ipv6=True,
+                              extra_config=hbone_config(cls.certs) + cls.SERVICE, workdir=os.path.join(cls.work, "lab"))
+        try:
+            cls.lab.open()
+            serve(cls.lab, cls.work, cls.peer, cls.certs, "ztunnel", "10.20.0.31:15008")
+        except BaseException:
+            cls.lab.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.lab.daemon and cls.lab.daemon.poll() is not None:
+            print(f"meshgated exited ({cls.lab.daemon.returncode}); its log ends:\n" + cls.lab.log()[-3000:], file=sys.stderr)
+        cls.lab.close()
+        if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    def test_plain_tcp_to_an_ipv6_vip_is_tunnelled(self):
+        r = self.lab.client("--tcp", "20", "--bulk", str(1 << 20), target="fd96::40")
+        self.assertEqual(r["failures"], [], r)
+        self.assertEqual((r["tcp"], r["bulk"]), ({"mesh-1c-1": 20}, "mesh-1c-1"), r)
+        tunnels = connects(self.work, "ztunnel")
+        self.assertEqual(len(tunnels), 21, tunnels)
+        self.assertEqual({c["authority"] for c in tunnels}, {"10.20.0.31:9080"})
+        self.assertEqual({c["forwarded"] for c in tunnels}, {f'for="[{self.lab.client_address6}]"'})
+        self.assertGreaterEqual(self.lab.ctl("stats")["hbone"]["gateway"]["connections"], 21)
 
 
 if __name__ == "__main__":
