@@ -22,7 +22,6 @@ import os
 import pathlib
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -109,23 +108,28 @@ identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
 """
 REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
 
-# The gateway role: plain TCP to this VIP is the node kernel's (the data plane passes it on) and
-# the proxy tunnels it to the endpoint's ztunnel.
-GATEWAY_SERVICE = """
+
+def gateway_service(name, vip):
+    """The gateway role: plain TCP to `vip` is the node kernel's (the data plane passes it on)
+    and the proxy tunnels it to the endpoint's ztunnel."""
+    return f"""
 [[service]]
-name = "gw"
+name = "{name}"
 namespace = "lab"
-vips = ["10.96.0.40"]
-ports = [{ port = 9080, protocol = "tcp" }]
+vips = ["{vip}"]
+ports = [{{ port = 9080, protocol = "tcp" }}]
 forwarding = "hbone"
 
 [[endpoint]]
-service = "lab/gw"
+service = "lab/{name}"
 address = "10.20.0.31"
 hbone = true
 identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
+locality = {{ network = "net-1", region = "us-east", zone = "us-east-1c" }}
 """
+
+
+GATEWAY_SERVICE = gateway_service("gw", "10.96.0.40")
 
 # The gateway role for a service with a waypoint: plain TCP to this VIP goes to the waypoint
 # service's endpoint (the Go server on 10.20.0.31:15008 stands in for the waypoint), as a
@@ -193,6 +197,15 @@ def connects(work, identity):
     return [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
 
 
+def close(lab, work):
+    """Removes the lab and the work directory, with meshgated's last words if it died."""
+    if lab.daemon and lab.daemon.poll() is not None:
+        print(f"meshgated exited ({lab.daemon.returncode}); its log ends:\n" + lab.log()[-3000:], file=sys.stderr)
+    lab.close()
+    if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
+        shutil.rmtree(work, ignore_errors=True)
+
+
 class HboneTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -221,11 +234,7 @@ class HboneTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.lab.daemon and cls.lab.daemon.poll() is not None:
-            print(f"meshgated exited ({cls.lab.daemon.returncode}); its log ends:\n" + cls.lab.log()[-3000:], file=sys.stderr)
-        cls.lab.close()
-        if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
-            shutil.rmtree(cls.work, ignore_errors=True)
+        close(cls.lab, cls.work)
 
     @classmethod
     def serve(cls, identity, listen, *args):
@@ -624,28 +633,12 @@ class GatewayIpv6Test(unittest.TestCase):
     the data plane passes its TCP port on, the proxy accepts there and tunnels over IPv4 to the
     endpoint's ztunnel, with the client's IPv6 address bracketed and quoted in `forwarded`."""
 
-    SERVICE = """
-[[service]]
-name = "gw6"
-namespace = "lab"
-vips = ["fd96::40"]
-ports = [{ port = 9080, protocol = "tcp" }]
-forwarding = "hbone"
-
-[[endpoint]]
-service = "lab/gw6"
-address = "10.20.0.31"
-hbone = true
-identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
-"""
-
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="mg-hbone6-")
         cls.certs, cls.peer = prepare_peers(cls.work)
         cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS, ipv6=True,
-                              extra_config=hbone_config(cls.certs) + cls.SERVICE, workdir=os.path.join(cls.work, "lab"))
+                              extra_config=hbone_config(cls.certs) + gateway_service("gw6", "fd96::40"), workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
             serve(cls.lab, cls.work, cls.peer, cls.certs, "ztunnel", "10.20.0.31:15008")
@@ -655,11 +648,7 @@ locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
 
     @classmethod
     def tearDownClass(cls):
-        if cls.lab.daemon and cls.lab.daemon.poll() is not None:
-            print(f"meshgated exited ({cls.lab.daemon.returncode}); its log ends:\n" + cls.lab.log()[-3000:], file=sys.stderr)
-        cls.lab.close()
-        if not os.environ.get("MESHGATE_KEEP_WORKDIR"):
-            shutil.rmtree(cls.work, ignore_errors=True)
+        close(cls.lab, cls.work)
 
     def test_plain_tcp_to_an_ipv6_vip_is_tunnelled(self):
         r = self.lab.client("--tcp", "20", "--bulk", str(1 << 20), target="fd96::40")
