@@ -147,7 +147,7 @@ int run_endpoint_remove(const GlobalOptions& global, const EndpointName& name) {
 int run_drain(const GlobalOptions& global, const EndpointName& name) {
     return ask(global, "drain", endpoint_args(name), [](const json& r) {
         const auto& e = r["endpoint"];
-        // Connections past their FIN or RST are pinned only until their closing timeout.
+        // Connections closed both ways or reset are pinned only until their closing timeout.
         const uint64_t active = e["active_flows"].get<uint64_t>(), closing = e.value("closing_flows", uint64_t{0});
         std::cout << "draining " << e["service"].get<std::string>() << " " << e["key"].get<std::string>()
                   << ": weight 0, no new flows; " << active - std::min(active, closing) << " flows remain";

@@ -159,7 +159,7 @@ std::string ControlThread::prometheus() {
         w.counter("meshgate_worker_new_flows_total", "flows pinned to an endpoint", c.new_flows.get(), worker);
         w.counter("meshgate_worker_expired_flows_total", "flows removed after their idle timeout", c.expired_flows.get(), worker);
         w.gauge("meshgate_worker_active_flows", "flows in the worker's flow table", static_cast<double>(c.active_flows.get()), worker);
-        w.gauge("meshgate_worker_closing_flows", "of those, TCP flows past their FIN or RST", static_cast<double>(c.closing_flows.get()), worker);
+        w.gauge("meshgate_worker_closing_flows", "of those, TCP flows closed both ways (FINs) or reset", static_cast<double>(c.closing_flows.get()), worker);
         w.counter("meshgate_worker_handoff_total", "packets handed over from another worker", c.handoff_in.get(), worker);
         w.counter("meshgate_worker_exception_packets_total", "packets passed to the node's kernel", c.exception_packets.get(), worker);
         w.counter("meshgate_worker_second_chance_sent_total", "segments of unknown connections passed to the next node of the tier",

@@ -25,7 +25,7 @@ struct EndpointCounters {
     Counter bytes;
     Counter new_flows;
     Counter active_flows;
-    Counter closing_flows;  // of the active flows: TCP past its FIN or RST
+    Counter closing_flows;  // of the active flows: TCP closed both ways (FINs) or reset
     Counter refused;  // new flows refused (services only): no endpoint, no route, no SNAT port, full table
 
     void count_packet(uint64_t length) {
@@ -37,7 +37,7 @@ struct EndpointCounters {
 struct alignas(64) WorkerCounters {
     Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
     Counter new_flows, expired_flows, active_flows;
-    Counter closing_flows;  // of the active flows: TCP past its FIN or RST
+    Counter closing_flows;  // of the active flows: TCP closed both ways (FINs) or reset
     Counter handoff_out, handoff_in, exception_packets;
     Counter arp_replies, nd_advertisements, icmp_echo_replies, icmp_errors_translated, tcp_resets;
     // Second chance (peer_ring.h): segments passed to the next node of the tier, started here

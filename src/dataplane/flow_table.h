@@ -69,16 +69,29 @@ inline VipKey vip_key(const FlowTuple& to_vip) {
     return key;
 }
 
-enum class FlowState : uint8_t { syn_sent, established, closing, closed, udp };
+// A half-closed connection (one side's FIN) still carries data the other way, so each side's
+// FIN is its own state; `closing` is FINs both ways, `closed` a RST.
+enum class FlowState : uint8_t { syn_sent, established, fin_from_client, fin_from_endpoint, closing, closed, udp };
+inline constexpr size_t flow_state_count = 7;
 
-// Past its FIN or RST.
+// Past a FIN or RST from either side: a SYN on the tuple starts a new connection.
+inline bool past_fin(FlowState s) { return s >= FlowState::fin_from_client && s <= FlowState::closed; }
+// The client sends nothing more: its FIN, or a RST.
+inline bool client_done(FlowState s) { return s == FlowState::fin_from_client || s == FlowState::closing || s == FlowState::closed; }
+// No more data either way: FINs both ways, or a RST. Flows that remain (drain, drain-node)
+// are the others.
 inline bool winding_down(FlowState s) { return s == FlowState::closing || s == FlowState::closed; }
 
 // The TCP state a segment with `flags` moves its flow to; `from_client` tells the direction.
 inline FlowState next_state(FlowState state, uint8_t flags, bool from_client) {
     constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;  // as rte_tcp.h
     if (flags & rst) return FlowState::closed;
-    if (flags & fin) return FlowState::closing;
+    if (flags & fin) {
+        if (state == FlowState::closed || state == FlowState::closing) return state;
+        const FlowState other_side_done = from_client ? FlowState::fin_from_endpoint : FlowState::fin_from_client;
+        if (state == other_side_done) return FlowState::closing;
+        return from_client ? FlowState::fin_from_client : FlowState::fin_from_endpoint;
+    }
     if (!from_client && state == FlowState::syn_sent && (flags & syn) && (flags & ack)) return FlowState::established;
     return state;
 }
@@ -223,7 +236,7 @@ public:
     // Looks at up to `budget` slots from where the last call stopped and removes the flows idle
     // longer than their state's timeout (in flow ticks), calling `on_expire(flow)` for each first.
     template <typename OnExpire>
-    uint32_t expire(uint32_t now, uint32_t budget, const uint32_t timeout_ticks[5], OnExpire&& on_expire) {
+    uint32_t expire(uint32_t now, uint32_t budget, const uint32_t timeout_ticks[flow_state_count], OnExpire&& on_expire) {
         uint32_t removed = 0;
         const uint32_t n = capacity();
         for (uint32_t i = 0; i < budget && i < n; ++i) {

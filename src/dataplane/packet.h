@@ -87,6 +87,11 @@ struct PacketView {
 
 // The flags byte of a TCP segment the view holds.
 inline uint8_t tcp_flags(const PacketView& v) { return v.frame[v.l4 + 13]; }
+// The bytes of data it carries, past its header and options.
+inline uint32_t tcp_payload_length(const PacketView& v) {
+    const uint32_t header = (v.frame[v.l4 + 12] >> 4) * 4u;
+    return v.l4_length > header ? v.l4_length - header : 0;
+}
 
 // parse() below, without its one-pass path for the usual packet: the same answer for every
 // frame, more slowly.

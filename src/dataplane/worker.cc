@@ -25,10 +25,12 @@ Worker::Worker(WorkerSetup setup)
     const double hz = static_cast<double>(rte_get_tsc_hz());
     auto cycles = [&](Duration d) { return static_cast<uint64_t>(std::chrono::duration<double>(d).count() * hz); };
     const auto& t = setup_.timeouts;
-    const uint64_t timeout_cycles[5] = {cycles(t.tcp_syn), cycles(t.tcp_established), cycles(t.tcp_closing),
-                                        cycles(t.tcp_closed), cycles(t.udp)};  // in FlowState order
-    static_assert(static_cast<size_t>(FlowState::udp) == 4);
-    for (size_t i = 0; i < 5; ++i) timeout_ticks_[i] = flow_ticks(timeout_cycles[i]);
+    // In FlowState order; a half-closed flow idles out as a closing one does.
+    const uint64_t timeout_cycles[flow_state_count] = {cycles(t.tcp_syn),     cycles(t.tcp_established), cycles(t.tcp_closing),
+                                                       cycles(t.tcp_closing), cycles(t.tcp_closing),     cycles(t.tcp_closed),
+                                                       cycles(t.udp)};
+    static_assert(static_cast<size_t>(FlowState::udp) + 1 == flow_state_count);
+    for (size_t i = 0; i < flow_state_count; ++i) timeout_ticks_[i] = flow_ticks(timeout_cycles[i]);
     // Half the shortest timeout, so a flow outlives its timeout by at most half of it; at most
     // a second, at least a millisecond.
     const uint64_t shortest = *std::min_element(std::begin(timeout_cycles), std::end(timeout_cycles));

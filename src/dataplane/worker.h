@@ -123,6 +123,7 @@ private:
     void flush();
     void release_flow(Flow& flow);
     void set_tcp_state(Flow& flow, FlowState next);
+    static bool newer_connection(const Flow& flow, const PacketView& v);
     void expire_flow(Flow& flow);  // its idle timeout passed
     void report_connect(const Flow& flow, Event::Kind outcome);
     // Per endpoint and service, both directions (worker_burst.cc only).
@@ -134,7 +135,7 @@ private:
     std::array<uint16_t, RTE_MAX_ETHPORTS> dirty_{};  // ports with frames buffered since the last flush
     uint16_t dirty_count_ = 0;
     std::array<rte_ether_addr, RTE_MAX_ETHPORTS> port_mac_{};
-    uint32_t timeout_ticks_[5];  // by FlowState, in flow_clock() ticks
+    uint32_t timeout_ticks_[flow_state_count];  // by FlowState, in flow_clock() ticks
     // Idle flows are looked for at a pace set by the clock, not by packets: the whole table
     // once per sweep period, so a busy worker spends per second what an idle one does.
     uint64_t sweep_period_cycles_ = 0;

@@ -102,11 +102,19 @@ inline void Worker::to_client(rte_mbuf* m, PacketView& v, Flow& flow) {
     send(m, port);
 }
 
+// A client segment that the flow's connection, past its FIN or RST, cannot have sent: a SYN,
+// or data after the client's own FIN (TCP sends nothing past it) or a RST. It is a newer
+// connection on the same tuple, reused while the old flow lingers; when that connection's SYN
+// went to another node (before the routers rehashed), this node has only its later segments.
+bool Worker::newer_connection(const Flow& flow, const PacketView& v) {
+    if ((tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) return true;
+    return client_done(flow.state) && tcp_payload_length(v) > 0;
+}
+
 void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
-    if (winding_down(flow.state) && v.protocol == proto_tcp &&
-        (tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
-        // The client reuses the tuple for a new connection: the plan in force places it, not
-        // the old connection's endpoint.
+    if (past_fin(flow.state) && v.protocol == proto_tcp && newer_connection(flow, v)) {
+        // The plan in force places a new connection (a mid-stream segment: as for any flow this
+        // node does not know), not the old connection's endpoint.
         const FlowTuple tuple = flow.forward_tuple();
         release_flow(flow);
         flows_.remove(&flow);

@@ -12,8 +12,9 @@
 
 namespace meshgate::dataplane {
 
-// Flows past their FIN or RST are counted apart: "flows that remain" (drain, drain-node) are
-// the others, not connections the kernel's TIME_WAIT-like timeouts keep pinned a while.
+// Flows closed both ways or reset are counted apart: "flows that remain" (drain, drain-node)
+// are the others, not connections the TIME_WAIT-like timeouts keep pinned a while. A
+// half-closed flow remains: the other side may still be sending.
 void Worker::set_tcp_state(Flow& flow, FlowState next) {
     if (next == flow.state) return;
     if (!winding_down(flow.state) && winding_down(next)) {

@@ -79,8 +79,15 @@ TEST(TcpV4, HandshakeFinAndRstMoveTheFlowState) {
     Frame fin = syn;
     fin.tcp_flags = FIN | ACK;
     b.exchange(b.client(), fin.build());
+    EXPECT_EQ(state(), dataplane::FlowState::fin_from_client);
+    EXPECT_EQ(b.counters().closing_flows.get(), 0u) << "half-closed: the endpoint may still be sending";
+    b.exchange(b.client(), fin.build());
+    EXPECT_EQ(state(), dataplane::FlowState::fin_from_client) << "the client's FIN again, retransmitted";
+    Frame endpoint_fin = reply_from_endpoint(b, syn, nat, 8080);
+    endpoint_fin.tcp_flags = FIN | ACK;
+    b.exchange(b.backend(), endpoint_fin.build());
     EXPECT_EQ(state(), dataplane::FlowState::closing);
-    EXPECT_EQ(b.counters().closing_flows.get(), 1u) << "counted once it winds down";
+    EXPECT_EQ(b.counters().closing_flows.get(), 1u) << "counted once closed both ways";
     uint64_t endpoint_closing = 0;
     for (const auto& e : b.counters().endpoints) endpoint_closing += e.closing_flows.get();
     EXPECT_EQ(endpoint_closing, 1u) << "and against its endpoint, for drain's report";
@@ -114,6 +121,37 @@ TEST(TcpV4, NewConnectionOnAClosedTupleIsPlacedAfresh) {
     EXPECT_EQ(b.counters().new_flows.get(), 2u);
     EXPECT_EQ(b.counters().active_flows.get(), 1u);
     EXPECT_EQ(b.counters().closing_flows.get(), 0u) << "the closed flow it replaced is no longer counted";
+}
+
+// A tuple reused for a new connection that another node placed (its SYN went there; then the
+// routers rehashed) while the old connection's closed flow lingers here: the new connection's
+// data must not go to the old connection's endpoint. The old connection's last ACK still does.
+TEST(TcpV4, DataAfterTheClientsFinBelongsToANewerConnection) {
+    DataplaneBench b(bench_config());
+    const Frame syn = from_client(b);
+    const Nat nat = open_flow(b, syn);
+    Frame endpoint_fin = reply_from_endpoint(b, syn, nat, 8080);
+    endpoint_fin.tcp_flags = FIN | ACK;
+    b.exchange(b.backend(), endpoint_fin.build());
+    Frame fin = syn;
+    fin.tcp_flags = FIN | ACK;
+    b.exchange(b.client(), fin.build());
+    Frame last_ack = syn;
+    last_ack.tcp_flags = ACK;
+    last_ack.seq = syn.seq + 1;
+    auto [c1, to_endpoints] = b.exchange(b.client(), last_ack.build());
+    EXPECT_EQ(to_endpoints.size(), 1u) << "the old connection's last ACK reaches its endpoint";
+
+    Frame data = syn;
+    data.tcp_flags = ACK | PSH;
+    data.seq = 987654321;
+    data.payload = Bytes(100, 0x42);
+    auto [to_clients, later] = b.exchange(b.client(), data.build());
+    EXPECT_TRUE(later.empty()) << "data after the client's FIN is not the old connection's";
+    ASSERT_EQ(to_clients.size(), 1u) << "a segment of a flow this node does not know (no ring here: reset)";
+    EXPECT_EQ(to_clients[0][ip_offset(to_clients[0]) + 20 + 13], RST);
+    EXPECT_EQ(b.worker().flows().size(), 0u) << "the old flow gave way";
+    EXPECT_EQ(b.counters().closing_flows.get(), 0u);
 }
 
 TEST(TcpV4, IpOptionsArePreserved) {
