@@ -15,6 +15,7 @@ void NodeDrain::start(Clock::time_point now, uint64_t new_flows) {
     started_ = now;
     last_new_flow_ = now;
     routers_moved_.reset();
+    none_open_since_.reset();
     new_flows_seen_ = new_flows;
     new_flows_since_start_ = 0;
     done_ = false;
@@ -31,7 +32,11 @@ bool NodeDrain::progress(Clock::time_point now, uint64_t new_flows, uint64_t ope
     } else if (!routers_moved_ && now - last_new_flow_ >= config.drain_quiet) {
         routers_moved_ = now;
     }
-    if (routers_moved_ && open_flows == 0) {
+    // Closed connections' last segments (and retransmissions of them) still pass for a while
+    // after the last flow stops counting as open: serve them for drain_quiet more.
+    if (!routers_moved_ || open_flows > 0) none_open_since_.reset();
+    else if (!none_open_since_) none_open_since_ = now;
+    if (none_open_since_ && now - *none_open_since_ >= config.drain_quiet) {
         exit_reason_ = "routers moved away and no flow remains";
         done_ = true;
     } else if (now - *started_ >= config.drain_timeout) {

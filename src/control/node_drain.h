@@ -12,8 +12,8 @@ namespace meshgate::control {
 
 // meshgatectl drain-node, after the VIPs are withdrawn: the routers move new flows away on
 // their own time, so new flows keep being served until none came for [announce].drain_quiet
-// ("routers moved"); then meshgated waits for its open flows to end, or for drain_timeout
-// from the start, and exits.
+// ("routers moved"); then meshgated waits for its open flows to end and drain_quiet more (for
+// the closed ones' last segments), or for drain_timeout from the start, and exits.
 class NodeDrain {
 public:
     using Clock = std::chrono::steady_clock;
@@ -32,6 +32,7 @@ private:
     std::optional<Clock::time_point> started_;
     Clock::time_point last_new_flow_{};
     std::optional<Clock::time_point> routers_moved_;
+    std::optional<Clock::time_point> none_open_since_;  // routers moved and no flow open, since
     uint64_t new_flows_seen_ = 0, new_flows_since_start_ = 0, open_flows_ = 0;
     bool done_ = false;
     const char* exit_reason_ = "";

@@ -107,8 +107,12 @@ TEST(NodeDrain, WaitsForTheRoutersThenForOpenFlows) {
     EXPECT_FALSE(d.progress(t0 + std::chrono::seconds(4), 103, 5, config)) << "routers moved, 5 flows open";
     EXPECT_TRUE(d.to_json(t0 + std::chrono::seconds(4), config)["routers_moved"].get<bool>());
     EXPECT_EQ(d.to_json(t0 + std::chrono::seconds(4), config)["new_flows_since_start"], 3);
-    EXPECT_TRUE(d.progress(t0 + std::chrono::seconds(9), 103, 0, config));
-    EXPECT_EQ(d.to_json(t0 + std::chrono::seconds(9), config)["exit_reason"], "routers moved away and no flow remains");
+    EXPECT_FALSE(d.progress(t0 + std::chrono::seconds(9), 103, 0, config)) << "no flow open: the last segments may still pass";
+    EXPECT_FALSE(d.progress(t0 + std::chrono::seconds(10), 103, 1, config)) << "a flow open again";
+    EXPECT_FALSE(d.progress(t0 + std::chrono::seconds(11), 103, 0, config));
+    EXPECT_FALSE(d.progress(t0 + std::chrono::milliseconds(12900), 103, 0, config));
+    EXPECT_TRUE(d.progress(t0 + std::chrono::seconds(13), 103, 0, config)) << "drain_quiet with none open";
+    EXPECT_EQ(d.to_json(t0 + std::chrono::seconds(13), config)["exit_reason"], "routers moved away and no flow remains");
 }
 
 TEST(NodeDrain, TimesOutWithFlowsLeftAndCanBeCancelled) {
