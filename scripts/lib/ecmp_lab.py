@@ -91,7 +91,7 @@ class EcmpLab(NamespaceLab):
         self.build_dir = build_dir
         self.endpoints = endpoints
         self.prefix = "mx%04x" % random.randrange(0x10000)
-        self.workdir = workdir or f"/tmp/{self.prefix}"
+        self.workdir, self.own_workdir = workdir or f"/tmp/{self.prefix}", workdir is None
         self.announce = {"withdraw_delay": "1s", "drain_quiet": "1s", "drain_timeout": "60s", **(announce or {})}
         self.namespaces, self.processes, self.bird_pids = [], [], []
         self.nodes = [Node(self, k) for k in range(1, nodes + 1)]
@@ -354,3 +354,4 @@ template bgp node {{ local as {ROUTER_AS}; ipv4 {{ import all; export none; }}; 
         for node in self.nodes:
             if node.daemon:
                 subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{node.daemon.pid}"], check=False)
+        self._remove_workdir()

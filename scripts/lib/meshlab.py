@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -127,6 +128,12 @@ class NamespaceLab:
             sh("ip", "netns", "del", name, check=False)
         self.namespaces = []
 
+    def _remove_workdir(self):
+        """The working directory, when the lab chose it (no `workdir` given), unless
+        MESHGATE_KEEP_WORKDIR asks to keep it for a look at the logs."""
+        if getattr(self, "own_workdir", False) and not os.environ.get("MESHGATE_KEEP_WORKDIR"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
     @staticmethod
     def client_result(p, timeout=300):
         """The JSON report of a lab_client.py started with client_async()."""
@@ -161,7 +168,7 @@ class Lab(NamespaceLab):
         self.traffic_distribution = traffic_distribution
         self.extra_tcp_ports = list(extra_tcp_ports)
         self.servers = servers
-        self.workdir = workdir or f"/tmp/{self.prefix}"
+        self.workdir, self.own_workdir = workdir or f"/tmp/{self.prefix}", workdir is None
         self.namespaces = []
         self.processes = []
         self.daemon = None
@@ -472,3 +479,4 @@ class Lab(NamespaceLab):
         if self.daemon:
             subprocess.run(["rm", "-rf", f"/var/run/dpdk/meshgate-{self.daemon.pid}", f"/var/run/dpdk/{self.prefix}pmd"],
                            check=False)
+        self._remove_workdir()
