@@ -119,7 +119,7 @@ struct FlowEnds {
 };
 static_assert(sizeof(FlowEnds) == 36 && offsetof(FlowTuple, protocol) == sizeof(FlowEnds));
 
-// A pinned, full-NAT'ed flow in 108 bytes. `forward` arrives client → VIP, `reverse` endpoint
+// A pinned, full-NAT'ed flow in 112 bytes. `forward` arrives client → VIP, `reverse` endpoint
 // → SNAT; each direction's rewrite takes its new addresses from the other. The next hop's
 // MAC towards the endpoint is the snapshot's (Snapshot::endpoint_macs), copied here when the
 // flow is made and whenever its snapshot changes.
@@ -139,6 +139,7 @@ struct Flow {
     NatDeltas16 to_endpoint;     // the checksum changes of the client → endpoint rewrite
     rte_ether_addr client_mac{};    // the hop the client's packets came from
     rte_ether_addr endpoint_mac{};  // next hop towards the endpoint, when endpoint_mac_known
+    uint32_t client_fin_next = 0;   // TCP: the client's sequence number past its FIN, once it sent one
 
     static constexpr uint32_t no_endpoint = UINT32_MAX;
     bool in_use() const { return family != 0; }
@@ -157,7 +158,7 @@ private:
     }
 };
 
-static_assert(sizeof(Flow) == 108, "the record is sized for bytes per flow (perf/worker_bench --mode bytes)");
+static_assert(sizeof(Flow) == 112, "the record is sized for bytes per flow (perf/worker_bench --mode bytes)");
 static_assert(RTE_MAX_ETHPORTS <= 256, "Flow keeps ethdev port ids in a byte");
 static_assert(std::is_trivially_copyable_v<Flow>, "FlowTable::insert copies a blank record bytewise");
 

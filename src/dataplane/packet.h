@@ -87,6 +87,12 @@ struct PacketView {
 
 // The flags byte of a TCP segment the view holds.
 inline uint8_t tcp_flags(const PacketView& v) { return v.frame[v.l4 + 13]; }
+// Its sequence number.
+inline uint32_t tcp_seq(const PacketView& v) {
+    rte_be32_t seq;
+    std::memcpy(&seq, v.frame + v.l4 + 4, sizeof seq);  // a frame's TCP header need not be 4-byte aligned
+    return rte_be_to_cpu_32(seq);
+}
 // The bytes of data it carries, past its header and options.
 inline uint32_t tcp_payload_length(const PacketView& v) {
     const uint32_t header = (v.frame[v.l4 + 12] >> 4) * 4u;

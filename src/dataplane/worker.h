@@ -124,6 +124,7 @@ private:
     void release_flow(Flow& flow);
     void set_tcp_state(Flow& flow, FlowState next);
     static bool newer_connection(const Flow& flow, const PacketView& v);
+    void client_closes(Flow& flow, const PacketView& v);  // a FIN or RST from the client
     void expire_flow(Flow& flow);  // its idle timeout passed
     void report_connect(const Flow& flow, Event::Kind outcome);
     // Per endpoint and service, both directions (worker_burst.cc only).

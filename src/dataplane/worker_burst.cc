@@ -102,13 +102,26 @@ inline void Worker::to_client(rte_mbuf* m, PacketView& v, Flow& flow) {
     send(m, port);
 }
 
-// A client segment that the flow's connection, past its FIN or RST, cannot have sent: a SYN,
-// or data after the client's own FIN (TCP sends nothing past it) or a RST. It is a newer
-// connection on the same tuple, reused while the old flow lingers; when that connection's SYN
-// went to another node (before the routers rehashed), this node has only its later segments.
+// A client segment that the flow's connection, past its FIN or RST, cannot have sent: a SYN;
+// data after a RST; data after the client's FIN that is no retransmission of what came before
+// it (TCP sends nothing past its FIN). It is a newer connection on the same tuple, reused while
+// the old flow lingers; when that connection's SYN went to another node (before the routers
+// rehashed), this node has only its later segments.
 bool Worker::newer_connection(const Flow& flow, const PacketView& v) {
     if ((tcp_flags(v) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) return true;
-    return client_done(flow.state) && tcp_payload_length(v) > 0;
+    if (!client_done(flow.state) || tcp_payload_length(v) == 0) return false;
+    if (flow.state == FlowState::closed) return true;
+    // A retransmission starts within the last window before the FIN: 32 MiB covers any window
+    // a Linux peer grows by default (tcp_rmem's 6 MiB), and a newer connection's random
+    // sequence number falls there once in 128 reuses.
+    constexpr uint32_t retransmission_reach = 32u << 20;
+    return static_cast<uint32_t>(flow.client_fin_next - tcp_seq(v)) - 1 >= retransmission_reach;
+}
+
+// Out of line: rare, and kept off forward()'s registers.
+[[gnu::noinline, gnu::cold]] void Worker::client_closes(Flow& flow, const PacketView& v) {
+    if (tcp_flags(v) & RTE_TCP_FIN_FLAG) flow.client_fin_next = tcp_seq(v) + tcp_payload_length(v) + 1;
+    set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
 }
 
 void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, uint64_t now) {
@@ -128,9 +141,7 @@ void Worker::forward(rte_mbuf* m, PacketView& v, Flow& flow, const Snapshot& s, 
     if (!endpoint_mac_ready(flow, s)) return drop(m, Drop::neighbour_unknown);
     if (!ttl_allows_forwarding(v)) return drop(m, Drop::ttl_exceeded);
     // From the client only a FIN or a RST moves the state (the SYN-ACK comes the other way).
-    if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
-        set_tcp_state(flow, next_state(flow.state, tcp_flags(v), true));
-    }
+    if (v.protocol == proto_tcp && (tcp_flags(v) & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) client_closes(flow, v);
     to_endpoint(m, v, flow);
 }
 

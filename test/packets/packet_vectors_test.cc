@@ -142,9 +142,16 @@ TEST(TcpV4, DataAfterTheClientsFinBelongsToANewerConnection) {
     auto [c1, to_endpoints] = b.exchange(b.client(), last_ack.build());
     EXPECT_EQ(to_endpoints.size(), 1u) << "the old connection's last ACK reaches its endpoint";
 
+    Frame retransmission = syn;  // data from before the FIN, lost on the way and sent again
+    retransmission.tcp_flags = ACK | PSH;
+    retransmission.seq = fin.seq - 100;
+    retransmission.payload = Bytes(100, 0x41);
+    auto [c2, again] = b.exchange(b.client(), retransmission.build());
+    EXPECT_EQ(again.size(), 1u) << "a retransmission from before the FIN is the old connection's";
+
     Frame data = syn;
     data.tcp_flags = ACK | PSH;
-    data.seq = 987654321;
+    data.seq = fin.seq + 987654321;
     data.payload = Bytes(100, 0x42);
     auto [to_clients, later] = b.exchange(b.client(), data.build());
     EXPECT_TRUE(later.empty()) << "data after the client's FIN is not the old connection's";
