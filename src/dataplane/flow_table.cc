@@ -11,8 +11,8 @@
 namespace meshgate::dataplane {
 
 FlowTable::FlowTable(uint32_t capacity, int socket) : flows_(capacity) {
-    // Two entries per flow, buckets filled to at most ~3/4 of their ways.
-    const uint64_t wanted = (uint64_t{capacity} * 2 * 4 + ways * 3 - 1) / (ways * 3);
+    // Two entries per flow, buckets filled to at most 4/5 of their ways.
+    const uint64_t wanted = (uint64_t{capacity} * 2 * 5 + ways * 4 - 1) / (ways * 4);
     buckets_count_ = static_cast<uint32_t>(std::max<uint64_t>(wanted, 2));
     buckets_ = static_cast<Bucket*>(rte_zmalloc_socket("flow_index", size_t{buckets_count_} * sizeof(Bucket), 64, socket));
     if (!buckets_) throw std::runtime_error("flow table: no memory for " + std::to_string(buckets_count_) + " index buckets");
@@ -26,7 +26,9 @@ FlowTable::~FlowTable() { rte_free(buckets_); }
 
 Flow* FlowTable::lookup(const FlowTuple& tuple, uint32_t hash, Direction& direction) const {
     const uint16_t signature = signature_of(hash);
-    for (uint32_t b = home_of(hash);; b = next_bucket(b)) {
+    // At most once round: after churn, every bucket may have passed something on.
+    uint32_t b = home_of(hash);
+    for (uint32_t left = buckets_count_; left != 0; --left, b = next_bucket(b)) {
         const Bucket& bucket = buckets_[b];
         for (uint32_t m = ways_matching(bucket, signature); m != 0; m &= m - 1) {
             const uint32_t reference = bucket.reference[__builtin_ctz(m)];
@@ -34,6 +36,7 @@ Flow* FlowTable::lookup(const FlowTuple& tuple, uint32_t hash, Direction& direct
         }
         if (bucket.passed_on == 0) return nullptr;
     }
+    return nullptr;
 }
 
 void FlowTable::lookup_bulk(const FlowTuple* tuples, const uint32_t* hashes, uint32_t n, Flow** flows,
@@ -82,7 +85,7 @@ void FlowTable::place(uint32_t hash, uint32_t reference) {
                 return;
             }
         }
-        ++bucket.passed_on;  // never all full: sized for 3/4 at most
+        ++bucket.passed_on;  // never all full: sized for 4/5 at most
     }
 }
 

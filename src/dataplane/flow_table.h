@@ -170,9 +170,10 @@ static_assert(std::is_trivially_copyable_v<Flow>, "FlowTable::insert copies a bl
 // and 10 references (record slot and direction); a signature match is confirmed against the
 // ends in the record, which the packet needs next anyway. A full bucket passes entries on to
 // the next one and counts them, so a lookup stops at the first bucket that passed nothing on.
-// Any number of buckets (not a power of two), for at most ~3/4 of the entries in use: chains
-// stay short and the index costs about 17 bytes per flow. Free records are chained through
-// their own `endpoint` field, so the free list costs nothing.
+// Any number of buckets (not a power of two), for at most 4/5 of the ways in use: chains
+// stay short (a bucket's load is Poisson, mean 8 of 10, when the table is full) and the index
+// costs 16 bytes per flow. Free records are chained through their own `endpoint` field, so
+// the free list costs nothing.
 class FlowTable {
 public:
     enum class Direction : uint8_t { forward, reverse };
