@@ -39,9 +39,11 @@ void fail_to_connect(ConnectionOwner& owner, OpenedUpstream& out) {
 
 // Gateway role for a service with a waypoint (semantics.md §1, §8): the waypoint service's
 // endpoint that the gateway → waypoint hop picks, over HBONE to its 15008, with the VIP:port the
-// client dialled as the :authority; the waypoint picks the backend.
+// client dialled as the :authority; the waypoint picks the backend. A waypoint on another
+// network is reached as any endpoint there is (§8.7): by double HBONE through that network's
+// gateway, naming the service, the inner handshake proving the waypoint's identity.
 OpenedUpstream open_to_waypoint(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const lb::SelectionTable& hop,
-                                const SocketAddress& dialled, const ConnectHeaders& headers) {
+                                const ConnectDecision& decision, const ConnectHeaders& headers) {
     OpenedUpstream out;
     const Config& config = owner.catalog().config();
     out.endpoint = hop.pick(owner.stream_hash());
@@ -50,11 +52,23 @@ OpenedUpstream open_to_waypoint(ConnectionOwner& owner, UpstreamEvents& events, 
         return out;
     }
     const Endpoint& w = config.endpoints[out.endpoint];
-    if (on_another_network(config, w) || !w.address) {
-        out.why = w.address ? "the waypoint's endpoint is on another network" : "the waypoint's endpoint has no address";
+    if (on_another_network(config, w)) {
+        auto route = double_hbone_route(config, decision, w);
+        if (!route) {
+            out.why = "the waypoint's endpoint is on another network, and no network_gateway for it";
+            return out;
+        }
+        ConnectHeaders inner = headers;
+        inner.forwarded_network = config.node.network;
+        out.link = DoubleHboneUpstream::open(owner.pool(), owner.counters(), events, stream, *route, std::move(inner));
         return out;
     }
-    out.link = owner.pool().open(events, stream, SocketAddress{*w.address, hbone_port}, w.identity, dialled.to_string(), headers);
+    if (!w.address) {
+        out.why = "the waypoint's endpoint has no address";
+        return out;
+    }
+    out.link = owner.pool().open(events, stream, SocketAddress{*w.address, hbone_port}, w.identity, decision.dialled->to_string(),
+                                 headers);
     return out;
 }
 
@@ -67,7 +81,7 @@ OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int
     const Config& config = catalog.config();
     const lb::SelectionTable* waypoint = decision.dialled ? catalog.waypoint_hop(decision.service) : nullptr;
     if (waypoint) {
-        out = open_to_waypoint(owner, events, stream, *waypoint, *decision.dialled, headers);
+        out = open_to_waypoint(owner, events, stream, *waypoint, decision, headers);
         if (!out.link && out.why.empty()) fail_to_connect(owner, out);
         return out;
     }

@@ -24,7 +24,8 @@ struct OpenedUpstream {
 // stream hash, reached as the endpoint says: over TCP; through its ztunnel (`hbone = true`,
 // CONNECT endpoint IP:target port to IP:15008); or, on another network, by double HBONE through
 // that network's gateway. In the gateway role (`decision.dialled`), a service with a waypoint
-// is reached through the waypoint instead. The link reports to `events` for `stream`. A connect
+// is reached through the waypoint instead, by double HBONE too if the waypoint is on another
+// network. The link reports to `events` for `stream`. A connect
 // that could not even start is counted and told to outlier detection here.
 OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
                              const ConnectHeaders& headers);

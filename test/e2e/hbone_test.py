@@ -163,6 +163,36 @@ locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
 """
 WAYPOINT_VIP = "10.96.0.41:9080"
 
+# The gateway role for a service whose waypoint is on another network (net-2): double HBONE
+# through net-2's east-west gateway, both CONNECTs naming the service; the far side (the Go
+# server on 10.20.0.31:15008, standing in for the waypoint there) must prove the waypoint's
+# identity, and passes the stream to 10.20.0.31:9080.
+REMOTE_WAYPOINT_SERVICES = """
+[[service]]
+name = "via-remote-waypoint"
+namespace = "lab"
+vips = ["10.96.0.42"]
+ports = [{ port = 9080, protocol = "tcp" }]
+forwarding = "hbone"
+waypoint = "lab/remote-waypoint"
+
+[[endpoint]]
+service = "lab/via-remote-waypoint"
+address = "10.20.0.11"
+locality = { network = "net-1", region = "us-east", zone = "us-east-1a" }
+
+[[service]]
+name = "remote-waypoint"
+namespace = "lab"
+ports = [{ port = 15008 }]
+
+[[endpoint]]
+service = "lab/remote-waypoint"
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
+"""
+REMOTE_WAYPOINT_NAME = "via-remote-waypoint.lab.svc.cluster.local:9080"
+
 
 def hbone_config(certs):
     return (f'\n[hbone]\nlisten = "0.0.0.0:15008"\ntrust_domain = "cluster.local"\nca_bundle = "{certs}/ca.pem"\n'
@@ -215,7 +245,7 @@ class HboneTest(unittest.TestCase):
         rule = meshlab.outlier_detection(consecutive_5xx_errors=3, interval="1s", base_ejection_time="60s", max_ejection_percent=50)
         cls.lab = meshlab.Lab(BUILD, ENDPOINTS, port_type=PORT_TYPE, arms=ARMS,
                               extra_config=(hbone_config(cls.certs) + rule + MESH_SERVICE + REMOTE_SERVICES + GATEWAY_SERVICE
-                                            + WAYPOINT_SERVICES),
+                                            + WAYPOINT_SERVICES + REMOTE_WAYPOINT_SERVICES),
                               workdir=os.path.join(cls.work, "lab"))
         try:
             cls.lab.open()
@@ -243,7 +273,8 @@ class HboneTest(unittest.TestCase):
     @classmethod
     def start_ztunnel(cls):
         cls.ztunnel = cls.serve("ztunnel", "10.20.0.31:15008", "-route",
-                                f"{REMOTE_NAME}=10.20.0.31:9080,{WAYPOINT_VIP}=10.20.0.31:9080")
+                                f"{REMOTE_NAME}=10.20.0.31:9080,{WAYPOINT_VIP}=10.20.0.31:9080,"
+                                f"{REMOTE_WAYPOINT_NAME}=10.20.0.31:9080")
 
     def connects(self, identity):
         return connects(self.work, identity)
@@ -580,7 +611,7 @@ class HboneTest(unittest.TestCase):
         self.assertEqual({c["forwarded"] for c in tunnels}, {f"for={self.lab.client_address}"})
         self.assertEqual({c["client"] for c in tunnels}, {MESHGATE_ID})
         gateway = self.hbone_stats()["gateway"]
-        self.assertEqual(gateway["listeners"], 2, gateway)  # lab/gw and lab/via-waypoint
+        self.assertEqual(gateway["listeners"], 3, gateway)  # lab/gw, lab/via-waypoint, lab/via-remote-waypoint
         self.assertGreaterEqual(gateway["connections"], 21, gateway)
         # A port the service does not have is still refused.
         r = self.lab.client("--refused-port", "9999", target="10.96.0.40")
@@ -603,6 +634,27 @@ class HboneTest(unittest.TestCase):
         self.assertEqual(len(tunnels), 21, self.connects("ztunnel")[before:])
         self.assertEqual({c["forwarded"] for c in tunnels}, {f"for={self.lab.client_address}"})
         self.assertEqual({c["client"] for c in tunnels}, {MESHGATE_ID})
+
+    def test_o_gateway_role_reaches_a_waypoint_on_another_network(self):
+        """The waypoint's endpoint is on net-2: each plain TCP connection becomes an outer CONNECT
+        to net-2's east-west gateway (pooled) and, inside it, a TLS connection of its own to the
+        waypoint with one CONNECT; both name the service, the inner one says where it came from."""
+        plan = self.lab.ctl("plan", "--service", "lab/via-remote-waypoint")["services"][0]
+        self.assertEqual([h["hop"] for h in plan["hops"]], ["waypoint", "backend"], plan)
+        before_outer, before_inner = len(self.connects("eastwest")), len(self.connects("ztunnel"))
+        pool = self.hbone_stats()["pool"]
+        r = self.lab.client("--tcp", "20", "--bulk", str(1 << 20), target="10.96.0.42")
+        self.assertEqual(r["failures"], [], r)
+        self.assertEqual((r["tcp"], r["bulk"]), ({"mesh-1c-1": 20}, "mesh-1c-1"), r)
+        outer = [c for c in self.connects("eastwest")[before_outer:] if c["authority"] == REMOTE_WAYPOINT_NAME]
+        inner = [c for c in self.connects("ztunnel")[before_inner:] if c["authority"] == REMOTE_WAYPOINT_NAME]
+        self.assertEqual((len(outer), len(inner)), (21, 21), (outer, inner))
+        self.assertEqual({(c["client"], c["x_forwarded_network"]) for c in outer}, {(MESHGATE_ID, "")}, outer)
+        self.assertEqual({(c["client"], c["x_forwarded_network"], c["forwarded"]) for c in inner},
+                         {(MESHGATE_ID, "net-1", f"for={self.lab.client_address}")}, inner)
+        self.assertEqual(len({c["remote"] for c in inner}), 21, inner)  # one inner connection each
+        after = self.hbone_stats()["pool"]
+        self.assertEqual(after["double_hbone_streams"] - pool["double_hbone_streams"], 21, (pool, after))
 
     def test_z_keepalive_closes_a_silent_client(self):
         """PING every 10 s after 10 s; unanswered for 20 s, the connection is closed (§8.2)."""
