@@ -130,6 +130,7 @@ void run(uint32_t services, uint32_t endpoints_each, int repeat) {
     const std::string shape = std::to_string(services) + "x" + std::to_string(endpoints_each);
 
     const auto full = publish(live, publisher, ports, generation, neighbours, Clock::now());
+    control::warm_table_heap(live.config().lb.maglev_table_size);  // as meshgated does after its first snapshot
     Reader reader(publisher);
     std::vector<double> plan, visible;
     for (int i = 0; i < repeat; ++i) {

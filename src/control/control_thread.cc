@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "config/load_config.h"
+#include "control/allocator_tuning.h"
 #include "control/stats.h"
 
 namespace meshgate::control {
@@ -37,6 +38,7 @@ ControlThread::ControlThread(ControlSetup setup, Config config)
     open_announcer();
     follow_membership();
     publish();
+    warm_table_heap(live_.config().lb.maglev_table_size);
     const auto& admin = live_.config().admin;
     listener_ = std::make_unique<UnixListener>(admin.socket, static_cast<mode_t>(admin.socket_mode), admin.socket_group);
     admin_ = std::make_unique<AdminServer>(listener_->fd(), [this](std::string_view request) {

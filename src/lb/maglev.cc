@@ -95,7 +95,9 @@ MaglevTable MaglevTable::build(std::span<const MaglevBackend> backends, uint32_t
     const auto turns = MaglevTable::turns(backends, size);
     table.backend_count_ = static_cast<uint32_t>(turns.size());
     table.slots_.assign(size, no_backend);
+    table.held_.assign(backends.size(), 0);
     if (turns.empty()) return table;
+    for (const auto& t : turns) table.held_[t.input_index] = t.target;
 
     std::vector<uint32_t> active;  // backends still short of their target, in turn order
     active.reserve(turns.size());

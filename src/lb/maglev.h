@@ -48,11 +48,15 @@ public:
     const std::vector<uint32_t>& slots() const { return slots_; }
     // The slot array itself, for a caller that rewrites it in place (the table is empty after).
     std::vector<uint32_t> take_slots() && { return std::move(slots_); }
-    // Slots held by each of the `backends` given to build(), in input order.
+    // Slots held by each of the `backends` given to build(), in input order, counted.
     std::vector<uint32_t> slot_counts(size_t backends) const;
+    // The same without a pass over the table: build() fills every slot, so each backend holds
+    // exactly its turn's target.
+    const std::vector<uint32_t>& held() const { return held_; }
 
 private:
     std::vector<uint32_t> slots_;
+    std::vector<uint32_t> held_;
     uint32_t backend_count_ = 0;
 };
 

@@ -43,7 +43,7 @@ SelectionTable SelectionTable::build(const std::vector<Choice>& choices, uint32_
                 backends.reserve(choice.endpoints.size());
                 for (size_t i = 0; i < choice.endpoints.size(); ++i) backends.push_back({choice.keys[i], choice.weights[i]});
                 auto maglev = MaglevTable::build(backends, maglev_size);
-                origin.slot_counts = maglev.slot_counts(backends.size());
+                origin.slot_counts = maglev.held();
                 // Backend index → endpoint id, in place: no second table to allocate and fill.
                 std::vector<uint32_t> slots = std::move(maglev).take_slots();
                 for (auto& slot : slots) slot = choice.endpoints[slot];

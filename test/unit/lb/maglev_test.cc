@@ -137,6 +137,19 @@ TEST(Maglev, TableIsThePapersFill) {
     }
 }
 
+// SelectionTable takes each endpoint's share from held(), not from a count of the table.
+TEST(Maglev, HeldIsWhatTheTableHolds) {
+    std::mt19937 rng(5);
+    for (uint32_t m : {3u, 251u, 65537u}) {
+        for (size_t n : {1u, 2u, 7u, 100u}) {
+            auto b = backends(n);
+            for (auto& backend : b) backend.weight = static_cast<uint32_t>(rng() % 5);  // zeros too
+            const auto table = MaglevTable::build(b, m);
+            EXPECT_EQ(table.held(), table.slot_counts(n)) << "M=" << m << " N=" << n;
+        }
+    }
+}
+
 TEST(Maglev, LookupMapsTheHashRangeOntoTheTable) {
     auto t = MaglevTable::build(backends(5), 101);
     EXPECT_EQ(t.lookup(0), t.slots().front());
