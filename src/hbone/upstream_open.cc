@@ -30,6 +30,22 @@ std::optional<DoubleHboneRoute> double_hbone_route(const Config& config, const C
                             names.front() + ":" + std::to_string(decision.service_port), e.identity};
 }
 
+// Double HBONE to `e`, another network's endpoint or waypoint, into `out.link`; false, with
+// `out.why`, when that network has no gateway.
+bool open_through_network_gateway(ConnectionOwner& owner, UpstreamEvents& events, int32_t stream, const ConnectDecision& decision,
+                                  const Endpoint& e, const ConnectHeaders& headers, OpenedUpstream& out) {
+    const Config& config = owner.catalog().config();
+    auto route = double_hbone_route(config, decision, e);
+    if (!route) {
+        out.why = "another network's endpoint, and no network_gateway for it";
+        return false;
+    }
+    ConnectHeaders inner = headers;
+    inner.forwarded_network = config.node.network;
+    out.link = DoubleHboneUpstream::open(owner.pool(), owner.counters(), events, stream, *route, std::move(inner));
+    return true;
+}
+
 // A connect that could not even start: counted, and told to outlier detection.
 void fail_to_connect(ConnectionOwner& owner, OpenedUpstream& out) {
     ProxyCounters::add(owner.counters().upstream_connect_failures);
@@ -53,14 +69,7 @@ OpenedUpstream open_to_waypoint(ConnectionOwner& owner, UpstreamEvents& events, 
     }
     const Endpoint& w = config.endpoints[out.endpoint];
     if (on_another_network(config, w)) {
-        auto route = double_hbone_route(config, decision, w);
-        if (!route) {
-            out.why = "the waypoint's endpoint is on another network, and no network_gateway for it";
-            return out;
-        }
-        ConnectHeaders inner = headers;
-        inner.forwarded_network = config.node.network;
-        out.link = DoubleHboneUpstream::open(owner.pool(), owner.counters(), events, stream, *route, std::move(inner));
+        open_through_network_gateway(owner, events, stream, decision, w, headers, out);
         return out;
     }
     if (!w.address) {
@@ -93,14 +102,7 @@ OpenedUpstream open_upstream(ConnectionOwner& owner, UpstreamEvents& events, int
     const Endpoint& e = config.endpoints[out.endpoint];
     const uint16_t port = e.port ? *e.port : decision.target_port;
     if (on_another_network(config, e)) {
-        auto route = double_hbone_route(config, decision, e);
-        if (!route) {
-            out.why = "another network's endpoint, and no network_gateway for it";
-            return out;
-        }
-        ConnectHeaders inner = headers;
-        inner.forwarded_network = config.node.network;
-        out.link = DoubleHboneUpstream::open(owner.pool(), owner.counters(), events, stream, *route, std::move(inner));
+        if (!open_through_network_gateway(owner, events, stream, decision, e, headers, out)) return out;
     } else if (!e.address) {
         out.why = "the endpoint has no address";
         return out;

@@ -131,66 +131,48 @@ locality = {{ network = "net-1", region = "us-east", zone = "us-east-1c" }}
 
 GATEWAY_SERVICE = gateway_service("gw", "10.96.0.40")
 
-# The gateway role for a service with a waypoint: plain TCP to this VIP goes to the waypoint
-# service's endpoint (the Go server on 10.20.0.31:15008 stands in for the waypoint), as a
-# CONNECT to the VIP:port the client dialled; the stand-in passes it to 10.20.0.31:9080. Going
-# straight to the service's own endpoint (east-1a-1) would skip the waypoint.
-WAYPOINT_SERVICES = """
+
+def waypoint_services(name, vip, waypoint, network, address=None):
+    """A forwarding = "hbone" service at `vip` with one endpoint of its own (east-1a-1), and its
+    waypoint service with one endpoint on `network`: the Go server on 10.20.0.31:15008 stands
+    in for it, reached at `address` or, without one, through that network's gateway."""
+    reach = f'address = "{address}"\nhbone = true\n' if address else ""
+    return f"""
 [[service]]
-name = "via-waypoint"
+name = "{name}"
 namespace = "lab"
-vips = ["10.96.0.41"]
-ports = [{ port = 9080, protocol = "tcp" }]
+vips = ["{vip}"]
+ports = [{{ port = 9080, protocol = "tcp" }}]
 forwarding = "hbone"
-waypoint = "lab/waypoint"
+waypoint = "lab/{waypoint}"
 
 [[endpoint]]
-service = "lab/via-waypoint"
+service = "lab/{name}"
 address = "10.20.0.11"
-locality = { network = "net-1", region = "us-east", zone = "us-east-1a" }
+locality = {{ network = "net-1", region = "us-east", zone = "us-east-1a" }}
 
 [[service]]
-name = "waypoint"
+name = "{waypoint}"
 namespace = "lab"
-ports = [{ port = 15008 }]
+ports = [{{ port = 15008 }}]
 
 [[endpoint]]
-service = "lab/waypoint"
-address = "10.20.0.31"
-hbone = true
-identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-1", region = "us-east", zone = "us-east-1c" }
+service = "lab/{waypoint}"
+{reach}identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = {{ network = "{network}", region = "us-east", zone = "us-east-1c" }}
 """
+
+
+# The gateway role for a service with a waypoint: plain TCP to this VIP goes to the waypoint
+# service's endpoint, as a CONNECT to the VIP:port the client dialled; the stand-in passes it
+# to 10.20.0.31:9080. Going straight to the service's own endpoint (east-1a-1) would skip the
+# waypoint.
+WAYPOINT_SERVICES = waypoint_services("via-waypoint", "10.96.0.41", "waypoint", "net-1", address="10.20.0.31")
 WAYPOINT_VIP = "10.96.0.41:9080"
 
-# The gateway role for a service whose waypoint is on another network (net-2): double HBONE
-# through net-2's east-west gateway, both CONNECTs naming the service; the far side (the Go
-# server on 10.20.0.31:15008, standing in for the waypoint there) must prove the waypoint's
-# identity, and passes the stream to 10.20.0.31:9080.
-REMOTE_WAYPOINT_SERVICES = """
-[[service]]
-name = "via-remote-waypoint"
-namespace = "lab"
-vips = ["10.96.0.42"]
-ports = [{ port = 9080, protocol = "tcp" }]
-forwarding = "hbone"
-waypoint = "lab/remote-waypoint"
-
-[[endpoint]]
-service = "lab/via-remote-waypoint"
-address = "10.20.0.11"
-locality = { network = "net-1", region = "us-east", zone = "us-east-1a" }
-
-[[service]]
-name = "remote-waypoint"
-namespace = "lab"
-ports = [{ port = 15008 }]
-
-[[endpoint]]
-service = "lab/remote-waypoint"
-identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
-"""
+# The same with the waypoint on another network (net-2): double HBONE through net-2's east-west
+# gateway, both CONNECTs naming the service; the far side must prove the waypoint's identity.
+REMOTE_WAYPOINT_SERVICES = waypoint_services("via-remote-waypoint", "10.96.0.42", "remote-waypoint", "net-2")
 REMOTE_WAYPOINT_NAME = "via-remote-waypoint.lab.svc.cluster.local:9080"
 
 
