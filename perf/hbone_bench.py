@@ -19,6 +19,11 @@ ROUNDS runs (HBONE_BENCH_ROUNDS, default 3):
   hbone_pooled        CONNECT + close on one pooled connection, per second (8 in parallel)
   hbone_idle_memory   KiB per idle tunnel, for 10,000 tunnels (streams; the client opens a
                       connection per 200, the advertised limit): meshgated's heap, the relay's RSS
+  hbone_double_bulk_1 MB/s of one tunnel to another network's service (double HBONE: meshgated's
+                      outer CONNECT to a Go east-west gateway, its own TLS + CONNECT inside to a
+                      Go ztunnel on the sink's host) beside one tunnel to the local service
+  hbone_double_setup  the same for new TLS connection + CONNECT per second (double: two more
+                      handshakes per stream, the inner connection never pooled)
 
 and the ratios the issue sets goals for: one tunnel / plain TCP (goal ≥ 0.8), meshgate / go relay.
 """
@@ -40,6 +45,28 @@ ROUNDS = int(os.environ.get("HBONE_BENCH_ROUNDS", "3"))
 PORT_TYPE = os.environ.get("HBONE_BENCH_PORTS", "tap")  # or af_xdp: the kernel keeps 15008 without a tap
 MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
 SINK = "10.20.0.11:9080"
+# Another network's service: its one endpoint is the sink's host, behind a Go ztunnel on its
+# 15008 and net-2's Go east-west gateway on its 15443.
+REMOTE_VIP = "10.96.0.30:9080"
+REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
+REMOTE_SERVICE = """
+[[service]]
+name = "remote"
+namespace = "lab"
+vips = ["10.96.0.30"]
+ports = [{ port = 9080, protocol = "tcp" }]
+
+[[endpoint]]
+service = "lab/remote"
+identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+locality = { network = "net-2", region = "us-east", zone = "us-east-1a" }
+
+[[network_gateway]]
+network = "net-2"
+address = "10.20.0.11"
+port = 15443
+identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
+"""
 
 
 def rss_kib(pid):
@@ -58,7 +85,7 @@ class Bench:
         config = (f'\n[hbone]\nlisten = "0.0.0.0:15008"\nca_bundle = "{self.certs}/ca.pem"\n'
                   f'cert = "{self.certs}/meshgate.pem"\nkey = "{self.certs}/meshgate.key"\nthreads = 2\n')
         self.lab = meshlab.Lab(BUILD, [meshlab.Endpoint("sink", "10.20.0.11", "us-east-1a")], servers=False, port_type=PORT_TYPE,
-                               extra_config=config, workdir=os.path.join(work, "lab"))
+                               extra_config=config + REMOTE_SERVICE, workdir=os.path.join(work, "lab"))
 
     def __enter__(self):
         try:
@@ -66,6 +93,10 @@ class Bench:
             self.background("e0", "sink", "-listen", "0.0.0.0:9080")
             self.relay = self.background("d", "-ca", f"{self.certs}/ca.pem", "-cert", f"{self.certs}/meshgate.pem",
                                          "-key", f"{self.certs}/meshgate.key", "serve", "-listen", "0.0.0.0:15009")
+            for identity, listen, route in (("eastwest", "0.0.0.0:15443", ["-forward", "10.20.0.11:15008"]),
+                                            ("ztunnel", "0.0.0.0:15008", ["-route", f"{REMOTE_NAME}={SINK}"])):
+                self.background("e0", "-ca", f"{self.certs}/ca.pem", "-cert", f"{self.certs}/{identity}.pem",
+                                "-key", f"{self.certs}/{identity}.key", "serve", "-listen", listen, *route)
             time.sleep(1)
         except BaseException:
             self.lab.close()
@@ -81,12 +112,13 @@ class Bench:
         self.lab.processes.append(p)
         return p
 
-    def client(self, port, mode, *args, timeout=600):
+    def client(self, port, mode, *args, target=None, timeout=600):
         """hbone_peer in the client namespace; port None: plain TCP to the VIP."""
         if port is None:
             cmd = [self.peer, mode, "-target", f"{self.lab.vip}:9080", *args]
         else:
-            target = f"{self.lab.vip}:9080" if port == 15008 else SINK  # the Go relay dials what it is told
+            # The Go relay dials what it is told; meshgated is asked for a service.
+            target = target or (f"{self.lab.vip}:9080" if port == 15008 else SINK)
             cmd = [self.peer, "-server", f"{self.lab.node_address}:{port}", "-ca", f"{self.certs}/ca.pem",
                    "-cert", f"{self.certs}/web.pem", "-key", f"{self.certs}/web.key", "-expect", MESHGATE_ID,
                    mode, "-target", target, *args]
@@ -153,6 +185,14 @@ def main():
             memory = {"meshgate": round(b.idle_memory(15008), 2), "go_relay": round(b.idle_memory(15009), 2)}
             memory["meshgate_vs_go_relay"] = round(memory["meshgate"] / memory["go_relay"], 3) if memory["go_relay"] else None
             print(json.dumps({"benchmark": "hbone_idle_memory", "ports": PORT_TYPE, "unit": "KiB per idle tunnel (10,000 tunnels)", **memory}), flush=True)
+            for name, (mode, args, key) in {
+                "hbone_double_bulk_1": ("bulk", ["-bytes", str(256_000_000), "-tunnels", "1"], "mb_per_s"),
+                "hbone_double_setup": ("setup", ["-seconds", "5"], "per_second"),
+            }.items():
+                row = {path: round(median([b.client(15008, mode, *args, target=target)[key] for _ in range(ROUNDS)]), 1)
+                       for path, target in (("single_hbone", None), ("double_hbone", REMOTE_VIP))}
+                print(json.dumps({"benchmark": name, "ports": PORT_TYPE, "unit": "MB/s" if mode == "bulk" else "per second", **row,
+                                  "double_vs_single": round(row["double_hbone"] / row["single_hbone"], 2)}), flush=True)
             one = figures["hbone_bulk_1"]
             print(json.dumps({"benchmark": "hbone_one_tunnel_vs_plain_tcp", "ports": PORT_TYPE, "ratio": round(one["meshgate"] / one["plain_tcp"], 2),
                               "goal": ">= 0.8", "go_relay_ratio": round(one["go_relay"] / one["plain_tcp"], 2)}), flush=True)
