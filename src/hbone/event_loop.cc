@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -46,18 +47,36 @@ void EventLoop::change(int fd, uint32_t events, Handler* handler) {
     if (epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &e) != 0) fail("epoll_ctl(MOD)");
 }
 
-void EventLoop::forget(int fd) { epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::forget(int fd) {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+    std::erase_if(again_, [fd](const auto& a) { return a.first == fd; });
+    for (auto& a : calling_) {
+        if (a.first == fd) a.second = nullptr;
+    }
+}
+
+void EventLoop::call_again(int fd, Handler* handler) {
+    if (std::find(again_.begin(), again_.end(), std::pair{fd, handler}) == again_.end()) again_.emplace_back(fd, handler);
+}
 
 void EventLoop::run(const std::function<void()>& tick, std::chrono::milliseconds period) {
     auto next_tick = std::chrono::steady_clock::now() + period;
     epoll_event events[64];
     while (!stopping_.load(std::memory_order_relaxed)) {
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - std::chrono::steady_clock::now());
-        const int n = epoll_wait(epoll_, events, 64, static_cast<int>(std::max<int64_t>(0, wait.count())));
+        const int timeout = again_.empty() ? static_cast<int>(std::max<int64_t>(0, wait.count())) : 0;
+        const int n = epoll_wait(epoll_, events, 64, timeout);
         if (n < 0 && errno != EINTR) fail("epoll_wait");
         for (int i = 0; i < n; ++i) {
             if (auto* handler = static_cast<Handler*>(events[i].data.ptr)) handler->on_events(events[i].events);
         }
+        // A handler may end another on the list: forget() blanks its entry.
+        calling_ = std::move(again_);
+        again_.clear();
+        for (std::size_t i = 0; i < calling_.size(); ++i) {
+            if (auto* handler = calling_[i].second) handler->on_events(EPOLLIN);
+        }
+        calling_.clear();
         free_retired();
         if (std::chrono::steady_clock::now() >= next_tick) {
             tick();

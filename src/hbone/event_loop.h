@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace meshgate::hbone {
@@ -31,6 +32,10 @@ public:
     void watch(int fd, uint32_t events, Handler* handler);
     void change(int fd, uint32_t events, Handler* handler);
     void forget(int fd);
+    // Calls `handler` with EPOLLIN again after this round's events, before waiting: for bytes
+    // already read from `fd` into a buffer of its own (OpenSSL's read-ahead), which epoll
+    // cannot report. Forgetting `fd` cancels it.
+    void call_again(int fd, Handler* handler);
     // Frees `object` after the current round of events: one of them may still name it, or it
     // may be the one whose callback is running.
     template <class T>
@@ -50,6 +55,8 @@ private:
     int wake_ = -1;  // eventfd: stop() writes, the loop wakes
     std::atomic<bool> stopping_{false};
     std::vector<std::shared_ptr<void>> retired_;
+    std::vector<std::pair<int, Handler*>> again_;    // call_again(), in the order asked
+    std::vector<std::pair<int, Handler*>> calling_;  // the round's list being called
 };
 
 }  // namespace meshgate::hbone

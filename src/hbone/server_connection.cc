@@ -116,10 +116,12 @@ void ServerConnection::read_client() {
         }
         if (status == TlsSocket::Status::again) {
             tls_wants_write_ = tls_.wanted_events() == EPOLLOUT;
+            read_stopped_early_ = false;
             return;
         }
         if (status != TlsSocket::Status::ok) return end();
     }
+    read_stopped_early_ = true;  // OpenSSL may hold whole records that epoll will not report
 }
 
 bool ServerConnection::write_client() {
@@ -178,6 +180,7 @@ void ServerConnection::watch_client() {
         owner_.loop().change(tls_.fd(), events, this);
         watched_ = events;
     }
+    if ((events & EPOLLIN) && read_stopped_early_ && tls_.has_buffered()) owner_.loop().call_again(tls_.fd(), this);
 }
 
 void ServerConnection::tick(Clock::time_point now) {

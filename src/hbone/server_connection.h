@@ -95,6 +95,7 @@ private:
     SocketAddress peer_;
     bool ended_ = false;
     bool tls_wants_write_ = false;
+    bool read_stopped_early_ = false;  // read_client() left before OpenSSL asked for the socket
     bool pumping_ = false, pump_again_ = false;
     uint32_t watched_ = 0;
     Clock::time_point handshake_deadline_;

@@ -46,6 +46,8 @@ TlsSocket::Status TlsSocket::write(std::span<const uint8_t> bytes, size_t& n) {
     return r == 1 ? Status::ok : status_of(r);
 }
 
+bool TlsSocket::has_buffered() const { return SSL_has_pending(ssl_) == 1; }
+
 void TlsSocket::shutdown() {
     if (SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
     ERR_clear_error();

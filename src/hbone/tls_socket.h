@@ -31,6 +31,9 @@ public:
     // Sends close_notify, best effort (never waits).
     void shutdown();
 
+    // Bytes OpenSSL has read from the socket and not yet handed out (read-ahead): epoll will
+    // not report them again.
+    bool has_buffered() const;
     // EPOLLIN or EPOLLOUT: what the last `again` waits for.
     uint32_t wanted_events() const { return wanted_; }
     int fd() const { return fd_; }
