@@ -90,6 +90,10 @@ class Bench:
     def __enter__(self):
         try:
             self.lab.open()
+            # Both proxies dial the sink from the node's address, tens of thousands of short
+            # connections a run: without reuse, TIME_WAIT uses up the ports and whichever runs
+            # later is slowed several times over. A proxy node is tuned so (docs/hbone.md).
+            meshlab.sh("sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1", ns=self.lab.ns("d"))
             self.background("e0", "sink", "-listen", "0.0.0.0:9080")
             self.relay = self.background("d", "-ca", f"{self.certs}/ca.pem", "-cert", f"{self.certs}/meshgate.pem",
                                          "-key", f"{self.certs}/meshgate.key", "serve", "-listen", "0.0.0.0:15009")
