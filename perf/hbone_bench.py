@@ -49,24 +49,8 @@ SINK = "10.20.0.11:9080"
 # 15008 and net-2's Go east-west gateway on its 15443.
 REMOTE_VIP = "10.96.0.30:9080"
 REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
-REMOTE_SERVICE = """
-[[service]]
-name = "remote"
-namespace = "lab"
-vips = ["10.96.0.30"]
-ports = [{ port = 9080, protocol = "tcp" }]
-
-[[endpoint]]
-service = "lab/remote"
-identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-2", region = "us-east", zone = "us-east-1a" }
-
-[[network_gateway]]
-network = "net-2"
-address = "10.20.0.11"
-port = 15443
-identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
-"""
+REMOTE_SERVICE = (meshlab.remote_service("remote", "10.96.0.30", "spiffe://cluster.local/ns/istio-system/sa/ztunnel",
+                                         zone="us-east-1a") + meshlab.network_gateway("10.20.0.11"))
 
 
 def rss_kib(pid):

@@ -62,6 +62,21 @@ def outlier_detection(host="who.lab.svc.cluster.local", consecutive_5xx_errors=3
             f'base_ejection_time = "{base_ejection_time}"\nmax_ejection_percent = {max_ejection_percent}\n')
 
 
+def remote_service(name, vip, identity, zone="us-east-1c", network="net-2"):
+    """TOML for a service whose one endpoint is on another network, addressless as istiod
+    coalesces it: reached by double HBONE through that network's gateway (Lab(extra_config=…))."""
+    return (f'\n[[service]]\nname = "{name}"\nnamespace = "lab"\nvips = ["{vip}"]\n'
+            'ports = [{ port = 9080, protocol = "tcp" }]\n'
+            f'\n[[endpoint]]\nservice = "lab/{name}"\nidentity = "{identity}"\n'
+            f'locality = {{ network = "{network}", region = "us-east", zone = "{zone}" }}\n')
+
+
+def network_gateway(address, network="net-2", port=15443, identity="spiffe://cluster.local/ns/istio-gateways/sa/eastwest"):
+    """TOML for another network's east-west gateway (Lab(extra_config=…))."""
+    return (f'\n[[network_gateway]]\nnetwork = "{network}"\naddress = "{address}"\nport = {port}\n'
+            f'identity = "{identity}"\n')
+
+
 def tcp_health_check(service="lab/who", interval="500ms", timeout="300ms", unhealthy_threshold=2, healthy_threshold=1):
     """TOML for an active TCP health check (Lab(extra_config=…))."""
     return (f'\n[[health_check]]\nservice = "{service}"\nkind = "tcp"\ninterval = "{interval}"\ntimeout = "{timeout}"\n'

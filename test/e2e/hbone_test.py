@@ -77,35 +77,10 @@ healthy_threshold = 1
 # HBONE server on 10.20.0.31:15443 that passes each stream on, as bytes, to the far ztunnel (the
 # Go server on 15008, which maps the service's name to its backend). "impostor" expects another
 # identity of the far side than the one it shows.
-REMOTE_SERVICES = """
-[[service]]
-name = "remote"
-namespace = "lab"
-vips = ["10.96.0.30"]
-ports = [{ port = 9080, protocol = "tcp" }]
-
-[[endpoint]]
-service = "lab/remote"
-identity = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
-locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
-
-[[service]]
-name = "impostor"
-namespace = "lab"
-vips = ["10.96.0.31"]
-ports = [{ port = 9080, protocol = "tcp" }]
-
-[[endpoint]]
-service = "lab/impostor"
-identity = "spiffe://cluster.local/ns/lab/sa/someone-else"
-locality = { network = "net-2", region = "us-east", zone = "us-east-1c" }
-
-[[network_gateway]]
-network = "net-2"
-address = "10.20.0.31"
-port = 15443
-identity = "spiffe://cluster.local/ns/istio-gateways/sa/eastwest"
-"""
+ZTUNNEL_ID = "spiffe://cluster.local/ns/istio-system/sa/ztunnel"
+REMOTE_SERVICES = (meshlab.remote_service("remote", "10.96.0.30", ZTUNNEL_ID)
+                   + meshlab.remote_service("impostor", "10.96.0.31", "spiffe://cluster.local/ns/lab/sa/someone-else")
+                   + meshlab.network_gateway("10.20.0.31"))
 REMOTE_NAME = "remote.lab.svc.cluster.local:9080"
 
 
