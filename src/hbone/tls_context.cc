@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "hbone/spiffe.h"
+#include "hbone/verified_chains.h"
 
 namespace meshgate::hbone {
 
@@ -81,6 +82,7 @@ std::shared_ptr<const TlsContext> TlsContext::load(Role role, const TlsFiles& fi
     if (SSL_CTX_check_private_key(ctx) != 1) fail(files.key, "does not match " + files.cert);
     if (SSL_CTX_load_verify_locations(ctx, files.ca_bundle.c_str(), nullptr) != 1) fail(files.ca_bundle, "CA bundle");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    VerifiedChains::install(ctx);
     // No session is ever resumed: every connection proves its identity afresh.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -108,6 +110,11 @@ TlsContext::TlsContext(Role role, SSL_CTX* ctx, std::vector<std::string> identit
     : role_(role), ctx_(ctx), identities_(std::move(identities)) {}
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+TlsContext::ChainVerifications TlsContext::chain_verifications() const {
+    const VerifiedChains* chains = VerifiedChains::of(ctx_);
+    return chains ? ChainVerifications{chains->verified(), chains->remembered()} : ChainVerifications{};
+}
 
 SSL* TlsContext::new_connection() const {
     SSL* ssl = SSL_new(ctx_);

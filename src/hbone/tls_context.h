@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,8 +27,9 @@ public:
 
 // One side's OpenSSL context, configured as HBONE wants it (istio-semantics.md §8.1): TLS 1.3
 // only, AES-GCM suites, ALPN "h2" required, the peer's certificate required and verified
-// against the CA bundle. As a client it sends no SNI and never resumes a session. Immutable
-// once made: a reload makes a new one, and connections keep the one they started with.
+// against the CA bundle (a chain it verified before is remembered: VerifiedChains). As a client
+// it sends no SNI and never resumes a session. Immutable once made: a reload makes a new one,
+// and connections keep the one they started with.
 class TlsContext {
 public:
     enum class Role { server, client };
@@ -44,6 +46,12 @@ public:
     const std::vector<std::string>& identities() const { return identities_; }
     // A new connection's SSL, in the role's state (accept or connect); the caller owns it.
     SSL* new_connection() const;
+
+    // Peer chains verified in full, and answered from those verified before (VerifiedChains).
+    struct ChainVerifications {
+        uint64_t verified = 0, remembered = 0;
+    };
+    ChainVerifications chain_verifications() const;
 
 private:
     TlsContext(Role role, SSL_CTX* ctx, std::vector<std::string> identities);

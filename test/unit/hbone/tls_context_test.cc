@@ -151,6 +151,36 @@ TEST_F(Tls, OnlyTls13AndH2) {
     EXPECT_EQ(check_client(server, "cluster.local"), PeerVerdict::no_alpn);
 }
 
+// A peer's chain is verified in full once; the same chain again is answered from memory, on
+// both sides. A chain that fails is verified, and refused, every time.
+TEST_F(Tls, AChainVerifiedOnceIsRemembered) {
+    const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("ztunnel"));
+    const auto client_ctx = TlsContext::load(TlsContext::Role::client, files("web"));
+    for (int i = 0; i < 3; ++i) {
+        SSL* server = own(server_ctx->new_connection());
+        SSL* client = own(client_ctx->new_connection());
+        ASSERT_TRUE(handshake(client, server).server_done) << "handshake " << i;
+        EXPECT_EQ(check_client(server, "cluster.local"), PeerVerdict::ok);
+        EXPECT_EQ(check_server(client, {ztunnel_id}), PeerVerdict::ok);
+    }
+    EXPECT_EQ(server_ctx->chain_verifications().verified, 1u);
+    EXPECT_EQ(server_ctx->chain_verifications().remembered, 2u);
+    EXPECT_EQ(client_ctx->chain_verifications().verified, 1u);
+    EXPECT_EQ(client_ctx->chain_verifications().remembered, 2u);
+
+    const std::string h2("\x02h2", 3);
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_FALSE(handshake(own(foreign_client("foreign", h2)), own(server_ctx->new_connection())).server_done);
+        EXPECT_FALSE(handshake(own(foreign_client("expired", h2)), own(server_ctx->new_connection())).server_done);
+    }
+    EXPECT_EQ(server_ctx->chain_verifications().verified, 5u) << "4 refusals, each verified";
+    EXPECT_EQ(server_ctx->chain_verifications().remembered, 2u);
+    // Another context (a reload) remembers nothing of this one's.
+    const auto reloaded = TlsContext::load(TlsContext::Role::server, files("ztunnel"));
+    ASSERT_TRUE(handshake(own(client_ctx->new_connection()), own(reloaded->new_connection())).server_done);
+    EXPECT_EQ(reloaded->chain_verifications().verified, 1u);
+}
+
 TEST_F(Tls, BadFilesAreNamed) {
     auto error_of = [](const TlsFiles& f) {
         try {
