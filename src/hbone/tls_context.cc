@@ -81,6 +81,14 @@ std::shared_ptr<const TlsContext> TlsContext::load(Role role, const TlsFiles& fi
     }
     if (SSL_CTX_check_private_key(ctx) != 1) fail(files.key, "does not match " + files.cert);
     if (SSL_CTX_load_verify_locations(ctx, files.ca_bundle.c_str(), nullptr) != 1) fail(files.ca_bundle, "CA bundle");
+    // A certificate file without its chain gets one from the CA bundle. OpenSSL would build it
+    // in every handshake (a verification of our own certificate: an eighth of a server
+    // handshake's CPU); built once here, the same certificates go out each time.
+    STACK_OF(X509)* chain = nullptr;
+    SSL_CTX_get0_chain_certs(ctx, &chain);
+    if (sk_X509_num(chain) <= 0) {
+        SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+    }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     VerifiedChains::install(ctx);
     // No session is ever resumed: every connection proves its identity afresh.

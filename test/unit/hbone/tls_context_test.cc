@@ -4,6 +4,7 @@
 #include "hbone/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <gtest/gtest.h>
@@ -149,6 +150,36 @@ TEST_F(Tls, OnlyTls13AndH2) {
     SSL* server = own(server_ctx->new_connection());
     ASSERT_TRUE(handshake(own(foreign_client("web", "")), server).server_done);
     EXPECT_EQ(check_client(server, "cluster.local"), PeerVerdict::no_alpn);
+}
+
+// A certificate file with the leaf alone goes out with the chain to the CA (built once, when
+// the context is made), as OpenSSL's per-handshake chain building sent it.
+TEST_F(Tls, EachSideSendsItsLeafAndTheCaChain) {
+    const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("ztunnel"));
+    const auto client_ctx = TlsContext::load(TlsContext::Role::client, files("web"));
+    SSL* server = own(server_ctx->new_connection());
+    SSL* client = own(client_ctx->new_connection());
+    ASSERT_TRUE(handshake(client, server).server_done);
+    auto subjects = [](STACK_OF(X509)* chain) {
+        std::vector<std::string> out;
+        for (int i = 0; i < sk_X509_num(chain); ++i) {
+            char line[256];
+            X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, i)), line, sizeof line);
+            out.emplace_back(line);
+        }
+        return out;
+    };
+    BIO* pem = BIO_new_file((*pki_ + "/ca.pem").c_str(), "r");
+    X509* ca = PEM_read_bio_X509(pem, nullptr, nullptr, nullptr);
+    BIO_free(pem);
+    ASSERT_NE(ca, nullptr);
+    char ca_subject[256];
+    X509_NAME_oneline(X509_get_subject_name(ca), ca_subject, sizeof ca_subject);
+    X509_free(ca);
+    // The client's view includes the server's leaf (Istio leaves have an empty subject); the
+    // server's view is the chain after the client's leaf.
+    EXPECT_EQ(subjects(SSL_get_peer_cert_chain(client)), (std::vector<std::string>{"", ca_subject}));
+    EXPECT_EQ(subjects(SSL_get_peer_cert_chain(server)), (std::vector<std::string>{ca_subject}));
 }
 
 // A peer's chain is verified in full once; the same chain again is answered from memory, on
