@@ -34,7 +34,7 @@ void BM_TextbookMaglevBuild(benchmark::State& state) {
 
 void sizes(benchmark::internal::Benchmark* b) {
     for (int64_t m : {65537, 655373}) {
-        for (int64_t n : {100, 1000}) b->Args({n, m});
+        for (int64_t n : {5, 10, 100, 1000}) b->Args({n, m});
     }
     b->Unit(benchmark::kMillisecond)->MinTime(0.5);
 }
