@@ -137,6 +137,19 @@ TEST(Maglev, TableIsThePapersFill) {
     }
 }
 
+// The same over many small cases: every way build() finds a slot (lists made in batches,
+// probing, places) and every switch between them, with backends leaving as they reach targets.
+TEST(Maglev, TableIsThePapersFillForManyShapes) {
+    std::mt19937 rng(29);
+    const uint32_t primes[] = {13, 101, 257, 1009, 4099, 16381};
+    for (int round = 0; round < 300; ++round) {
+        const uint32_t m = primes[rng() % std::size(primes)];
+        auto b = backends(1 + rng() % 12);
+        for (auto& backend : b) backend.weight = static_cast<uint32_t>(rng() % 4 == 0 ? rng() % 3 : 1 + rng() % 50);
+        ASSERT_EQ(MaglevTable::build(b, m).slots(), fill_by_walking(b, m)) << "case " << round << ": M=" << m << " N=" << b.size();
+    }
+}
+
 // SelectionTable takes each endpoint's share from held(), not from a count of the table.
 TEST(Maglev, HeldIsWhatTheTableHolds) {
     std::mt19937 rng(5);
