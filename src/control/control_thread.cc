@@ -33,6 +33,7 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 
 ControlThread::ControlThread(ControlSetup setup, Config config)
     : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)),
+      idle_(std::chrono::microseconds(200), std::chrono::microseconds(setup_.exception_ports.empty() ? 2000 : 200)),
       peers_(std::make_unique<PeerLiveness>(&setup_.tx, setup_.pool)) {
     update_steering();
     open_announcer();
@@ -178,12 +179,14 @@ void ControlThread::track_visibility() {
     }
 }
 
-void ControlThread::drain_events() {
+size_t ControlThread::drain_events() {
     bool changed = false;
+    size_t drained = 0;
     dataplane::Event e;
     const MonotonicTime now = monotonic_now();
     for (auto* ring : setup_.events) {
         while (rte_ring_sc_dequeue_elem(ring, &e, sizeof e) == 0) {
+            ++drained;
             switch (e.kind) {
                 case dataplane::Event::Kind::connect_succeeded:
                     outliers_.record(e.endpoint, lb::ConnectResult::success, now, live_);
@@ -207,6 +210,7 @@ void ControlThread::drain_events() {
     }
     note_update();
     if (changed && !live_.dirty()) publish_neighbours();
+    return drained;
 }
 
 void ControlThread::reload_on_signal() {
@@ -233,7 +237,7 @@ void ControlThread::run() {
     while (!stop_done()) {
         if (setup_.signals->stop.load() && mode_ != NodeMode::stopping) begin_stop();
         if (setup_.signals->reload.exchange(false)) reload_on_signal();
-        drain_events();
+        const size_t events = drain_events();
         track_visibility();
         if (!ready_ && visible_generation_ >= 1) {
             ready_ = true;
@@ -259,11 +263,10 @@ void ControlThread::run() {
             write_stats();
             last_stats = std::chrono::steady_clock::now();
         }
-        // Sleep only when idle: the kernel's traffic and waiting replies wait at most one round.
-        const bool waiting = !in_flight_.empty();
-        if (dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) == 0 && !waiting) {
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
+        // Sleep only when idle: a snapshot waiting to be seen, packets from the kernel or worker
+        // events mean another round at once.
+        const bool busy = !in_flight_.empty() || events > 0 || dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) > 0;
+        if (const auto pause = idle_.after_round(busy); pause.count() > 0) std::this_thread::sleep_for(pause);
     }
     write_stats();
 }

@@ -14,6 +14,7 @@
 #include "control/admin_server.h"
 #include "control/counter_totals.h"
 #include "control/health_checker.h"
+#include "control/idle_sleep.h"
 #include "control/latency_histogram.h"
 #include "control/live_state.h"
 #include "control/metrics_server.h"
@@ -83,7 +84,8 @@ private:
     void note_update();        // something changed the live state: a batch starts if none has
     void publish_neighbours();  // new neighbours or a new peer ring; the same plan
     void track_visibility();
-    void drain_events();
+    // Worker events taken from the rings this round.
+    size_t drain_events();
     void reload_on_signal();
     void update_steering();      // also the gateway VIPs
     void update_gateway_vips();  // local routes: the kernel takes the gateway role's VIPs
@@ -125,6 +127,7 @@ private:
         std::optional<std::chrono::steady_clock::time_point> first_update;
     };
     std::deque<InFlight> in_flight_;  // published, not yet seen by every worker
+    IdleSleep idle_;  // longer only without exception ports: see idle_sleep.h
     std::optional<std::chrono::steady_clock::time_point> batch_started_;  // first update not yet published
     LatencyHistogram update_latency_, rebuild_latency_;
     uint64_t admin_errors_ = 0;
