@@ -1,5 +1,7 @@
 #include "daemon/hbone_companion.h"
 
+#include "hbone/verified_chains.h"
+
 namespace meshgate::daemon {
 
 namespace {
@@ -39,6 +41,7 @@ void HboneCompanion::published(const dataplane::Snapshot& snapshot) {
 
 void HboneCompanion::add_stats(nlohmann::json& doc) {
     const auto t = proxy_->totals();
+    const auto chains = hbone::VerifiedChains::totals();
     nlohmann::json failures = nlohmann::json::object();
     for (size_t i = 0; i < t.handshake_failures.size(); ++i) {
         failures[hbone::to_string(static_cast<hbone::HandshakeFailure>(i))] = t.handshake_failures[i];
@@ -59,6 +62,7 @@ void HboneCompanion::add_stats(nlohmann::json& doc) {
         {"keepalive_timeouts", t.keepalive_timeouts},
         {"tls_reloads", t.tls_reloads},
         {"tls_reload_failures", t.tls_reload_failures},
+        {"chain_verifications", {{"verified", chains.verified}, {"remembered", chains.remembered}}},
         {"outcomes_dropped", t.outcomes_dropped},
         {"identities", proxy_->identities()},
         {"pool", {{"connections", t.pool_connections}, {"connections_open", t.pool_connections_open},
@@ -104,6 +108,12 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
             static_cast<double>(t.gateway_connections_open));
     w.counter("meshgate_hbone_tls_reloads_total", "times the TLS files were read again after a change", t.tls_reloads);
     w.counter("meshgate_hbone_tls_reload_failures_total", "changed TLS files that could not be used", t.tls_reload_failures);
+    const auto chains = hbone::VerifiedChains::totals();
+    for (const auto& [result, n] : {std::pair{"verified", chains.verified}, {"remembered", chains.remembered}}) {
+        w.counter("meshgate_hbone_tls_chain_verifications_total",
+                  "peer certificate chains at TLS handshakes, both roles: verified in full, or answered from an earlier verification",
+                  n, {{"result", result}});
+    }
 }
 
 }  // namespace meshgate::daemon

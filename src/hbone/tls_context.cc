@@ -119,11 +119,6 @@ TlsContext::TlsContext(Role role, SSL_CTX* ctx, std::vector<std::string> identit
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
-TlsContext::ChainVerifications TlsContext::chain_verifications() const {
-    const VerifiedChains* chains = VerifiedChains::of(ctx_);
-    return chains ? ChainVerifications{chains->verified(), chains->remembered()} : ChainVerifications{};
-}
-
 SSL* TlsContext::new_connection() const {
     SSL* ssl = SSL_new(ctx_);
     if (!ssl) return nullptr;

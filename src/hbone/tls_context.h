@@ -1,6 +1,5 @@
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -46,12 +45,6 @@ public:
     const std::vector<std::string>& identities() const { return identities_; }
     // A new connection's SSL, in the role's state (accept or connect); the caller owns it.
     SSL* new_connection() const;
-
-    // Peer chains verified in full, and answered from those verified before (VerifiedChains).
-    struct ChainVerifications {
-        uint64_t verified = 0, remembered = 0;
-    };
-    ChainVerifications chain_verifications() const;
 
 private:
     TlsContext(Role role, SSL_CTX* ctx, std::vector<std::string> identities);

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -35,6 +36,8 @@ std::optional<time_t> seconds(const ASN1_TIME* t) {
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
     return timegm(&tm);
 }
+
+std::atomic<uint64_t> verified_total{0}, remembered_total{0};
 
 int own_index() {
     static const int index = SSL_CTX_get_ex_new_index(
@@ -79,10 +82,10 @@ int VerifiedChains::verify(X509_STORE_CTX* store, void* arg) {
     const auto digest = digest_of(X509_STORE_CTX_get0_untrusted(store));  // libssl: the peer's whole chain, leaf first
     const time_t now = time(nullptr);
     if (digest && self.known(*digest, now)) {
-        self.remembered_.fetch_add(1, std::memory_order_relaxed);
+        remembered_total.fetch_add(1, std::memory_order_relaxed);
         return 1;
     }
-    self.verified_.fetch_add(1, std::memory_order_relaxed);
+    verified_total.fetch_add(1, std::memory_order_relaxed);
     const int ok = X509_verify_cert(store);
     if (ok != 1 || !digest) return ok;
     std::optional<time_t> not_before = 0, not_after = std::numeric_limits<time_t>::max();
@@ -106,8 +109,8 @@ void VerifiedChains::install(SSL_CTX* ctx) {
     SSL_CTX_set_cert_verify_callback(ctx, verify, chains);  // `chains` is freed with the context
 }
 
-const VerifiedChains* VerifiedChains::of(const SSL_CTX* ctx) {
-    return own_index() < 0 ? nullptr : static_cast<const VerifiedChains*>(SSL_CTX_get_ex_data(ctx, own_index()));
+VerifiedChains::Totals VerifiedChains::totals() {
+    return {verified_total.load(std::memory_order_relaxed), remembered_total.load(std::memory_order_relaxed)};
 }
 
 }  // namespace meshgate::hbone

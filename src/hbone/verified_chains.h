@@ -1,7 +1,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <deque>
@@ -20,7 +19,8 @@ namespace meshgate::hbone {
 // store and verify settings (one context has one of each), gets the same answer as long as
 // every certificate of it is still within its validity. Only successes are remembered: a
 // chain that failed is verified, and counted, every time. The peer still proves that it holds
-// the key (CertificateVerify), and its SPIFFE id is still checked, on every handshake.
+// the key (CertificateVerify), and its SPIFFE id is still checked, on every handshake. This holds
+// while no connection changes its verify settings from the context's (meshgate changes none).
 class VerifiedChains {
 public:
     // SHA-256 over the DER of the certificates the peer presented, in order.
@@ -36,15 +36,16 @@ public:
     void remember(const Digest& chain, time_t not_before, time_t not_after);
     size_t size() const;
 
-    // Verifications done in full, and answered from memory.
-    uint64_t verified() const { return verified_.load(std::memory_order_relaxed); }
-    uint64_t remembered() const { return remembered_.load(std::memory_order_relaxed); }
-
     // Makes `ctx` verify its peers' chains through a VerifiedChains of its own, which lives as
     // long as the context does (SSL objects may outlive the TlsContext that made them).
     static void install(SSL_CTX* ctx);
-    // That VerifiedChains, or nullptr when none was installed.
-    static const VerifiedChains* of(const SSL_CTX* ctx);
+
+    // Peer chains verified in full, and answered from memory, by every context of the process
+    // since it started (contexts come and go with reloads; these only grow).
+    struct Totals {
+        uint64_t verified = 0, remembered = 0;
+    };
+    static Totals totals();
 
 private:
     struct DigestHash {
@@ -59,7 +60,6 @@ private:
     mutable std::mutex mutex_;
     std::unordered_map<Digest, Window, DigestHash> windows_;
     std::deque<Digest> order_;  // oldest first
-    std::atomic<uint64_t> verified_{0}, remembered_{0};
 };
 
 }  // namespace meshgate::hbone

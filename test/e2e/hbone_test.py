@@ -370,6 +370,14 @@ class HboneTest(unittest.TestCase):
         self.assertEqual(grown, want)
         r = self.go("echo", "-target", f"{self.lab.vip}:9080", "-bytes", "65536")
         self.assertEqual((r.get("status"), r.get("match")), (200, True), r)
+        # A client certificate seen before is answered from memory; a refused one is verified
+        # every time (other handshakes of the node may add to either).
+        chains = self.hbone_stats()["chain_verifications"]
+        self.assertEqual(self.tls_client("web").strip(), "served")
+        self.assertIn("refused", self.tls_client("foreign"))
+        after = self.hbone_stats()["chain_verifications"]
+        self.assertGreaterEqual(after["remembered"] - chains["remembered"], 1)
+        self.assertGreaterEqual(after["verified"] - chains["verified"], 1)
 
     def bad_peer(self, *args, timeout=120):
         p = meshlab.sh(meshlab.PYTHON, os.path.join(HERE, "..", "hbone", "h2_bad_peer.py"), f"{self.lab.node_address}:15008",
