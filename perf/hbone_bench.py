@@ -2,8 +2,11 @@
 """HBONE proxy benchmarks (issue 8): meshgated's proxy beside the Go standard-library HBONE relay
 and plain TCP, all measured in the same lab and run (root, golang-go).
 
-The lab (scripts/lib/meshlab.py, net_tap ports): a client namespace, meshgated in its own, and
-one endpoint running a TCP sink. Every path crosses meshgated's data plane:
+The lab (scripts/lib/meshlab.py, net_af_xdp ports unless HBONE_BENCH_PORTS says otherwise): a
+client namespace, meshgated in its own, and one endpoint running a TCP sink. On AF_XDP the node's
+kernel keeps its interface, with a NIC's offloads, for its own traffic (the proxies' TCP); on
+net_tap it reaches the wire through meshgated's exception taps. Every path crosses meshgated's
+data plane:
 
   plain TCP   client → VIP:9080, full NAT on the fast path → sink
   meshgate    client → node:15008, HBONE terminated by meshgated's proxy → TCP → sink
@@ -42,7 +45,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "scripts", "lib"))
 import meshlab  # noqa: E402
 
 ROUNDS = int(os.environ.get("HBONE_BENCH_ROUNDS", "3"))
-PORT_TYPE = os.environ.get("HBONE_BENCH_PORTS", "tap")  # or af_xdp: the kernel keeps 15008 without a tap
+PORT_TYPE = os.environ.get("HBONE_BENCH_PORTS", "af_xdp")  # or tap, af_packet
 MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
 SINK = "10.20.0.11:9080"
 # Another network's service: its one endpoint is the sink's host, behind a Go ztunnel on its

@@ -52,6 +52,7 @@ class Endpoint:
 PORT_TYPES = ("tap", "af_packet", "af_xdp")
 DEVICE = {"tap": "net_tap", "af_packet": "net_af_packet", "af_xdp": "net_af_xdp"}
 NO_OFFLOADS = ("tx", "off", "tso", "off", "gso", "off", "gro", "off")
+NIC_OFFLOADS = ("tx", "on", "tso", "on", "gso", "on", "gro", "on")
 
 
 def outlier_detection(host="who.lab.svc.cluster.local", consecutive_5xx_errors=3, interval="1s",
@@ -305,13 +306,18 @@ class Lab(NamespaceLab):
         else:
             self._veth(self.ns("b"), dev + "b", d, dev, bridge=True)
         sh("ip", "link", "set", dev, "up", ns=d)
-        sh("ethtool", "-K", dev, *NO_OFFLOADS, ns=d, check=False)
         if self.port_type == "af_xdp":
             # meshgated's XDP program leaves the kernel what it does not serve: the interface
-            # keeps the node's addresses, as a NIC would.
+            # keeps the node's addresses, and the offloads a NIC gives the node's own traffic
+            # (HBONE, health checks). They touch no frame DPDK handles: XDP runs before GRO, and
+            # DPDK's frames leave through its AF_XDP socket, not the kernel's transmit path.
+            # (A veth has GRO off by default, a NIC on.)
+            sh("ethtool", "-K", dev, *NIC_OFFLOADS, ns=d, check=False)
             v4, v6 = ("10.10.0.2", "fd10::2") if port == "wan0" else ("10.20.0.2", "fd20::2")
             self._address(d, dev, v4, v6)
             return
+        # af_packet reads every frame as the kernel sees it: no merged or unchecksummed frames.
+        sh("ethtool", "-K", dev, *NO_OFFLOADS, ns=d, check=False)
         # af_packet reads a copy of every frame: the kernel of meshgated's namespace (the node's
         # stack, on the exception taps) must not answer on this interface too.
         for key, value in ((f"net.ipv4.conf.{dev}.arp_ignore", 8), (f"net.ipv4.conf.{dev}.rp_filter", 1),
