@@ -263,9 +263,10 @@ void ControlThread::run() {
             write_stats();
             last_stats = std::chrono::steady_clock::now();
         }
+        const uint32_t from_kernel = dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx);
         // Sleep only when idle: a snapshot waiting to be seen, packets from the kernel or worker
         // events mean another round at once.
-        const bool busy = !in_flight_.empty() || events > 0 || dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx) > 0;
+        const bool busy = !in_flight_.empty() || events > 0 || from_kernel > 0;
         if (const auto pause = idle_.after_round(busy); pause.count() > 0) std::this_thread::sleep_for(pause);
     }
     write_stats();
