@@ -183,6 +183,20 @@ TEST_F(Tls, EachSideSendsItsLeafAndTheCaChain) {
     EXPECT_EQ(subjects(SSL_get_peer_cert_chain(server)), (std::vector<std::string>{ca_subject}));
 }
 
+// Istio's own CA makes RSA keys unless told otherwise: an RSA leaf of an RSA CA on both sides
+// (RSA-PSS CertificateVerify, PKCS#1 certificate signatures).
+TEST_F(Tls, RsaLeavesOfAnRsaCa) {
+    const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("rsa-web", "rsa-ca"));
+    const auto client_ctx = TlsContext::load(TlsContext::Role::client, files("rsa-web", "rsa-ca"));
+    SSL* server = own(server_ctx->new_connection());
+    SSL* client = own(client_ctx->new_connection());
+    const auto outcome = handshake(client, server);
+    ASSERT_TRUE(outcome.client_done && outcome.server_done);
+    EXPECT_EQ(check_client(server, "cluster.local"), PeerVerdict::ok);
+    EXPECT_EQ(check_server(client, {web_id}), PeerVerdict::ok);
+    EXPECT_EQ(peer_identities(server), std::vector<std::string>{web_id});
+}
+
 // A peer's chain is verified in full once; the same chain again is answered from memory, on
 // both sides. A chain that fails is verified, and refused, every time.
 TEST_F(Tls, AChainVerifiedOnceIsRemembered) {
