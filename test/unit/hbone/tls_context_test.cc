@@ -155,32 +155,40 @@ TEST_F(Tls, OnlyTls13AndH2) {
 
 // A certificate file with the leaf alone goes out with the chain to the CA (built once, when
 // the context is made), as OpenSSL's per-handshake chain building sent it.
-TEST_F(Tls, EachSideSendsItsLeafAndTheCaChain) {
-    const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("ztunnel"));
+// Subject names of a chain, one line each (Istio leaves have an empty subject).
+std::vector<std::string> subjects(STACK_OF(X509)* chain) {
+    std::vector<std::string> out;
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+        char line[256];
+        X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, i)), line, sizeof line);
+        out.emplace_back(line);
+    }
+    return out;
+}
+
+// A certificate file without its chain gets one from the CA bundle, built when the context is
+// made: the intermediates go out with the leaf, the trust anchor does not (RFC 8446 §4.4.2; a
+// peer that can verify us has it, and parsing it cost the peer a tenth of a handshake).
+TEST_F(Tls, EachSideSendsItsChainWithoutTheTrustAnchor) {
     const auto client_ctx = TlsContext::load(TlsContext::Role::client, files("web"));
+    {
+        const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("ztunnel"));
+        SSL* server = own(server_ctx->new_connection());
+        SSL* client = own(client_ctx->new_connection());
+        ASSERT_TRUE(handshake(client, server).server_done);
+        // The client's view includes the server's leaf; the server's view is the chain after
+        // the client's leaf.
+        EXPECT_EQ(subjects(SSL_get_peer_cert_chain(client)), std::vector<std::string>{""});
+        EXPECT_EQ(subjects(SSL_get_peer_cert_chain(server)), std::vector<std::string>{});
+    }
+    // The waypoint's file holds its leaf only; its CA bundle holds the mesh CA and the
+    // intermediate that issued the leaf.
+    const auto server_ctx = TlsContext::load(TlsContext::Role::server, files("waypoint", "ca-and-intermediate"));
     SSL* server = own(server_ctx->new_connection());
     SSL* client = own(client_ctx->new_connection());
     ASSERT_TRUE(handshake(client, server).server_done);
-    auto subjects = [](STACK_OF(X509)* chain) {
-        std::vector<std::string> out;
-        for (int i = 0; i < sk_X509_num(chain); ++i) {
-            char line[256];
-            X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, i)), line, sizeof line);
-            out.emplace_back(line);
-        }
-        return out;
-    };
-    BIO* pem = BIO_new_file((*pki_ + "/ca.pem").c_str(), "r");
-    X509* ca = PEM_read_bio_X509(pem, nullptr, nullptr, nullptr);
-    BIO_free(pem);
-    ASSERT_NE(ca, nullptr);
-    char ca_subject[256];
-    X509_NAME_oneline(X509_get_subject_name(ca), ca_subject, sizeof ca_subject);
-    X509_free(ca);
-    // The client's view includes the server's leaf (Istio leaves have an empty subject); the
-    // server's view is the chain after the client's leaf.
-    EXPECT_EQ(subjects(SSL_get_peer_cert_chain(client)), (std::vector<std::string>{"", ca_subject}));
-    EXPECT_EQ(subjects(SSL_get_peer_cert_chain(server)), (std::vector<std::string>{ca_subject}));
+    EXPECT_EQ(subjects(SSL_get_peer_cert_chain(client)), (std::vector<std::string>{"", "/O=cluster.local intermediate"}));
+    EXPECT_EQ(check_server(client, {"spiffe://cluster.local/ns/shop/sa/waypoint"}), PeerVerdict::ok);
 }
 
 // Istio's own CA makes RSA keys unless told otherwise: an RSA leaf of an RSA CA on both sides
