@@ -1,6 +1,7 @@
 #include "hbone/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -8,6 +9,7 @@
 #include <optional>
 
 #include "hbone/spiffe.h"
+#include "hbone/tls_library.h"
 #include "hbone/verified_chains.h"
 
 namespace meshgate::hbone {
@@ -65,17 +67,31 @@ bool negotiated_h2(SSL* ssl) {
     return length == 2 && std::memcmp(protocol, "h2", 2) == 0;
 }
 
+// Our private key, read in OpenSSL's default context: tls_library() has no decoder of private
+// keys (libssl makes the key usable with its algorithms once, on first use).
+EVP_PKEY* read_private_key(const std::string& file) {
+    BIO* in = BIO_new_file(file.c_str(), "r");
+    if (!in) fail(file, "private key");
+    EVP_PKEY* key = PEM_read_bio_PrivateKey_ex(in, nullptr, nullptr, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    if (!key) fail(file, "private key");
+    return key;
+}
+
 }  // namespace
 
 std::shared_ptr<const TlsContext> TlsContext::load(Role role, const TlsFiles& files) {
     ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(role == Role::server ? TLS_server_method() : TLS_client_method());
+    SSL_CTX* ctx = SSL_CTX_new_ex(tls_library(), nullptr, role == Role::server ? TLS_server_method() : TLS_client_method());
     if (!ctx) throw TlsError("TLS context: " + openssl_reason());
     auto guard = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>(ctx, SSL_CTX_free);
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256");
     if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) fail(files.cert, "certificate chain");
-    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    EVP_PKEY* key = read_private_key(files.key);
+    const int key_used = SSL_CTX_use_PrivateKey(ctx, key);
+    EVP_PKEY_free(key);
+    if (key_used != 1) {
         if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) fail(files.key, "does not match " + files.cert);
         fail(files.key, "private key");
     }
