@@ -71,8 +71,11 @@ void ServerConnection::on_events(uint32_t events) {
 void ServerConnection::handshake() {
     const auto status = tls_.handshake();
     if (status == TlsSocket::Status::again) {
-        watched_ = tls_.wanted_events();
-        owner_.loop().change(tls_.fd(), watched_, this);
+        // Mostly still EPOLLIN (a flight written, the peer's next awaited): no epoll_ctl then.
+        if (const uint32_t wanted = tls_.wanted_events(); wanted != watched_) {
+            watched_ = wanted;
+            owner_.loop().change(tls_.fd(), watched_, this);
+        }
         return;
     }
     auto& counters = owner_.counters();
