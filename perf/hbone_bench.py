@@ -13,8 +13,10 @@ data plane:
   go relay    client → node:15009, the same HBONE terminated by hbone_peer serve (Go's crypto/tls
               and net/http HTTP/2) in meshgated's namespace → TCP → sink
 
-The load comes from one client for all three (hbone_peer, Go). Figures, each the median of
-ROUNDS runs (HBONE_BENCH_ROUNDS, default 3):
+The load comes from one client for all three (hbone_peer, Go). Each figure is measured in
+ROUNDS rounds (HBONE_BENCH_ROUNDS, default 5); a round runs every path once, one after the other,
+and a figure is the median over the rounds. A ratio is the median of the rounds' own ratios, so
+a drift in the shared machine's speed during the run does not favour whichever side ran first:
 
   hbone_bulk_1        MB/s of one tunnel uploading 256 MB (plain TCP: one connection)
   hbone_bulk_64       MB/s of 64 tunnels at once, one connection each, 8 MB each
@@ -44,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts", "lib"))
 import meshlab  # noqa: E402
 
-ROUNDS = int(os.environ.get("HBONE_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("HBONE_BENCH_ROUNDS", "5"))
 PORT_TYPE = os.environ.get("HBONE_BENCH_PORTS", "af_xdp")  # or tap, af_packet
 MESHGATE_ID = "spiffe://cluster.local/ns/istio-system/sa/meshgate"
 SINK = "10.20.0.11:9080"
@@ -151,6 +153,11 @@ def median(values):
     return statistics.median(values)
 
 
+def ratio(ours, theirs):
+    """The median of the rounds' ratios (the two lists measured round by round)."""
+    return round(median([a / b for a, b in zip(ours, theirs)]), 2)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="mg-hbone-bench-")
     paths = {"plain_tcp": None, "meshgate": 15008, "go_relay": 15009}
@@ -163,15 +170,16 @@ def main():
                 "hbone_setup": ("setup", ["-seconds", "5"], "per_second"),
                 "hbone_pooled": ("setup", ["-seconds", "5", "-pooled"], "per_second"),
             }.items():
-                row = {}
-                for path, port in paths.items():
-                    if port is None and mode != "bulk":
-                        continue  # a plain connection has no CONNECT to set up
-                    m = "tcpbulk" if (port is None) else mode
-                    row[path] = round(median([b.client(port, m, *args)[key] for _ in range(ROUNDS)]), 1)
-                figures[name] = row
+                # A plain connection has no CONNECT to set up.
+                ran = {path: [] for path, port in paths.items() if port is not None or mode == "bulk"}
+                for _ in range(ROUNDS):
+                    for path in ran:
+                        port = paths[path]
+                        ran[path].append(b.client(port, "tcpbulk" if port is None else mode, *args)[key])
+                figures[name] = ran
+                row = {path: round(median(values), 1) for path, values in ran.items()}
                 print(json.dumps({"benchmark": name, "ports": PORT_TYPE, "unit": "MB/s" if mode == "bulk" else "per second", **row,
-                                  "meshgate_vs_go_relay": round(row["meshgate"] / row["go_relay"], 2)}), flush=True)
+                                  "meshgate_vs_go_relay": ratio(ran["meshgate"], ran["go_relay"])}), flush=True)
             # Go's relay holds the streams in one goroutine each; meshgated's whole process is counted.
             memory = {"meshgate": round(b.idle_memory(15008), 2), "go_relay": round(b.idle_memory(15009), 2)}
             memory["meshgate_vs_go_relay"] = round(memory["meshgate"] / memory["go_relay"], 3) if memory["go_relay"] else None
@@ -180,13 +188,16 @@ def main():
                 "hbone_double_bulk_1": ("bulk", ["-bytes", str(256_000_000), "-tunnels", "1"], "mb_per_s"),
                 "hbone_double_setup": ("setup", ["-seconds", "5"], "per_second"),
             }.items():
-                row = {path: round(median([b.client(15008, mode, *args, target=target)[key] for _ in range(ROUNDS)]), 1)
-                       for path, target in (("single_hbone", None), ("double_hbone", REMOTE_VIP))}
+                ran = {"single_hbone": [], "double_hbone": []}
+                for _ in range(ROUNDS):
+                    for path, target in (("single_hbone", None), ("double_hbone", REMOTE_VIP)):
+                        ran[path].append(b.client(15008, mode, *args, target=target)[key])
+                row = {path: round(median(values), 1) for path, values in ran.items()}
                 print(json.dumps({"benchmark": name, "ports": PORT_TYPE, "unit": "MB/s" if mode == "bulk" else "per second", **row,
-                                  "double_vs_single": round(row["double_hbone"] / row["single_hbone"], 2)}), flush=True)
+                                  "double_vs_single": ratio(ran["double_hbone"], ran["single_hbone"])}), flush=True)
             one = figures["hbone_bulk_1"]
-            print(json.dumps({"benchmark": "hbone_one_tunnel_vs_plain_tcp", "ports": PORT_TYPE, "ratio": round(one["meshgate"] / one["plain_tcp"], 2),
-                              "goal": ">= 0.8", "go_relay_ratio": round(one["go_relay"] / one["plain_tcp"], 2)}), flush=True)
+            print(json.dumps({"benchmark": "hbone_one_tunnel_vs_plain_tcp", "ports": PORT_TYPE, "ratio": ratio(one["meshgate"], one["plain_tcp"]),
+                              "goal": ">= 0.8", "go_relay_ratio": ratio(one["go_relay"], one["plain_tcp"])}), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
