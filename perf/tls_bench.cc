@@ -23,15 +23,19 @@ namespace fs = std::filesystem;
 using meshgate::hbone::TlsContext;
 using meshgate::hbone::TlsFiles;
 
-const std::string& pki() {
-    static const std::string dir = [] {
-        std::string d = fs::temp_directory_path() / ("meshgate-tls-bench-" + std::to_string(getpid()));
-        const std::string command = "bash " MESHGATE_SOURCE_DIR "/scripts/lib/make_test_pki.sh " + d;
+// The certificates, in a directory removed at exit.
+struct TestPki {
+    std::string dir = fs::temp_directory_path() / ("meshgate-tls-bench-" + std::to_string(getpid()));
+    TestPki() {
+        const std::string command = "bash " MESHGATE_SOURCE_DIR "/scripts/lib/make_test_pki.sh " + dir;
         if (std::system(command.c_str()) != 0) std::abort();
-        std::atexit([] { fs::remove_all(pki()); });
-        return d;
-    }();
-    return dir;
+    }
+    ~TestPki() { fs::remove_all(dir); }
+};
+
+const std::string& pki() {
+    static const TestPki made;
+    return made.dir;
 }
 
 TlsFiles files(const std::string& leaf, const std::string& ca = "ca") {

@@ -13,8 +13,8 @@ namespace meshgate::hbone {
 namespace {
 
 // The provider added to our library context: it offers the default provider's algorithms, as
-// the default provider offers them, minus key managers, decoders and ciphers HBONE never uses. Its
-// provider context is the default provider's own, which each algorithm is called with.
+// the default provider offers them, minus key managers, decoders and ciphers HBONE never uses.
+// Its provider context is the default provider's own, which each algorithm is called with.
 OSSL_PROVIDER* default_provider = nullptr;
 std::vector<OSSL_ALGORITHM> key_managers;
 std::vector<OSSL_ALGORITHM> key_decoders;
