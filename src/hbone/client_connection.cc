@@ -105,8 +105,11 @@ void ClientConnection::on_events(uint32_t events) {
 void ClientConnection::handshake() {
     const auto status = tls_->handshake();
     if (status == TlsSocket::Status::again) {
-        watched_ = tls_->wanted_events();
-        loop_.change(fd_, watched_, this);
+        // EPOLLOUT of the connect becomes EPOLLIN once; then each flight waits to read again.
+        if (const uint32_t wanted = tls_->wanted_events(); wanted != watched_) {
+            watched_ = wanted;
+            loop_.change(fd_, watched_, this);
+        }
         return;
     }
     if (status != TlsSocket::Status::ok || check_server(tls_->ssl(), {identity_}) != PeerVerdict::ok) {
