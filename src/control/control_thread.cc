@@ -8,7 +8,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "config/load_config.h"
 #include "control/allocator_tuning.h"
@@ -33,7 +32,9 @@ uint64_t microseconds(std::chrono::steady_clock::duration d) {
 
 ControlThread::ControlThread(ControlSetup setup, Config config)
     : setup_(std::move(setup)), totals_(setup_.counters), live_(std::move(config)),
-      idle_(std::chrono::microseconds(200), std::chrono::microseconds(setup_.exception_ports.empty() ? 2000 : 200)),
+      idle_(std::chrono::microseconds(200),
+            std::chrono::microseconds(dataplane::kernel_wake_fds(setup_.exception_ports) ? 2000 : 200)),
+      kernel_wake_(dataplane::kernel_wake_fds(setup_.exception_ports).value_or(std::vector<int>{})),
       peers_(std::make_unique<PeerLiveness>(&setup_.tx, setup_.pool)) {
     update_steering();
     open_announcer();
@@ -264,10 +265,11 @@ void ControlThread::run() {
             last_stats = std::chrono::steady_clock::now();
         }
         const uint32_t from_kernel = dataplane::forward_from_kernel(setup_.exception_ports, setup_.tx);
+        kernel_wake_.round(from_kernel);
         // Sleep only when idle: a snapshot waiting to be seen, packets from the kernel or worker
-        // events mean another round at once.
+        // events mean another round at once. The kernel's next packet ends the sleep.
         const bool busy = !in_flight_.empty() || events > 0 || from_kernel > 0;
-        if (const auto pause = idle_.after_round(busy); pause.count() > 0) std::this_thread::sleep_for(pause);
+        if (const auto pause = idle_.after_round(busy); pause.count() > 0) kernel_wake_.sleep(pause);
     }
     write_stats();
 }

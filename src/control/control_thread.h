@@ -127,7 +127,8 @@ private:
         std::optional<std::chrono::steady_clock::time_point> first_update;
     };
     std::deque<InFlight> in_flight_;  // published, not yet seen by every worker
-    IdleSleep idle_;  // longer only without exception ports: see idle_sleep.h
+    IdleSleep idle_;  // longer only where the kernel's packets wake the thread: see idle_sleep.h
+    KernelWake kernel_wake_;
     std::optional<std::chrono::steady_clock::time_point> batch_started_;  // first update not yet published
     LatencyHistogram update_latency_, rebuild_latency_;
     uint64_t admin_errors_ = 0;

@@ -35,7 +35,9 @@ std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, 
         if (rte_eth_dev_get_port_by_name(vdev.c_str(), &e.tap_port) != 0) throw std::runtime_error(what + ": not found");
         e.queues = device_layout(what, e.tap_port, workers);
         e.queues.rss = false;  // the kernel picks the queue it writes to; nothing to spread
+        e.queues.rx_interrupts = true;  // the control thread sleeps until the kernel writes
         start_device(what, e.tap_port, e.queues, pool, 512);
+        for (uint16_t q = 0; q < e.queues.rx_queues; ++q) e.kernel_wake_fds.push_back(rte_eth_dev_rx_intr_ctl_q_get_fd(e.tap_port, q));
         uint16_t mtu = 0;
         rte_eth_dev_get_mtu(ports[i].port_id, &mtu);
         for (const auto& w : configure_kernel_interface(name, config.ports[i].addresses, mtu, config.ports[i].gateway)) {
@@ -44,6 +46,18 @@ std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, 
         out.push_back(e);
     }
     return out;
+}
+
+std::optional<std::vector<int>> kernel_wake_fds(const std::vector<ExceptionPort>& ports) {
+    std::vector<int> fds;
+    for (const auto& e : ports) {
+        if (e.kernel_wake_fds.size() != e.queues.rx_queues) return std::nullopt;
+        for (int fd : e.kernel_wake_fds) {
+            if (fd < 0) return std::nullopt;
+            fds.push_back(fd);
+        }
+    }
+    return fds;
 }
 
 std::vector<uint16_t> exception_map(const std::vector<ExceptionPort>& ports) {

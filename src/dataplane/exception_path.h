@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/config.h"
@@ -20,7 +21,14 @@ struct ExceptionPort {
     uint16_t tap_port = 0;
     std::string interface;
     QueueLayout queues;  // the control thread polls every rx queue; workers send on their tx queue
+    // By rx queue, an fd that is readable while the kernel's packets wait there (net_tap's Rx
+    // interrupt fd is the queue's own tun fd); -1 where the driver gives none.
+    std::vector<int> kernel_wake_fds;
 };
+
+// The fds a sleeping control thread waits on to be woken by the kernel's packets, or nullopt
+// when some tap queue has none (the thread must then wake often on its own).
+std::optional<std::vector<int>> kernel_wake_fds(const std::vector<ExceptionPort>& ports);
 
 std::vector<ExceptionPort> start_exception_ports(const DataplaneConfig& config, const std::vector<PortSetup>& ports,
                                                  uint32_t workers, rte_mempool* pool);

@@ -41,6 +41,7 @@ void start_device(const std::string& what, uint16_t port_id, const QueueLayout& 
     rte_eth_conf conf{};
     // Let the NIC verify IPv4 header checksums where it can: the worker then skips its own.
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    conf.intr_conf.rxq = layout.rx_interrupts ? 1 : 0;
     if (layout.rss) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);

@@ -22,6 +22,8 @@ struct QueueLayout {
     // The rx queues do not reach every worker: whoever polls them steers each packet to the
     // worker that owns its flow (by flow hash, and by SNAT port for replies).
     bool steer = false;
+    // Rx interrupts configured: each rx queue has an fd a sleeping thread can wait on.
+    bool rx_interrupts = false;
 };
 
 // - RSS devices get one rx queue per worker (up to what they have).
