@@ -2,6 +2,7 @@
 // worker_nat.cc, local answers in worker_local.cc.
 #include "dataplane/worker.h"
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -51,7 +52,12 @@ void Worker::run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_online(setup_.rcu, setup_.id);
     const timespec idle{0, static_cast<long>(setup_.idle_sleep.count())};
     while (!stop.load(std::memory_order_relaxed)) {
-        if (poll_once() == 0 && idle.tv_nsec != 0) nanosleep(&idle, nullptr);
+        if (poll_once() != 0) continue;
+        // A pass that found nothing offers the core to anything else runnable on it: alone on
+        // its core the worker polls again at once (a syscall's wait), on a shared one the
+        // kernel's softirqs, the node's proxies and other workers get it instead of a spin.
+        if (idle.tv_nsec != 0) nanosleep(&idle, nullptr);
+        else sched_yield();
     }
     rte_rcu_qsbr_thread_offline(setup_.rcu, setup_.id);
     rte_rcu_qsbr_thread_unregister(setup_.rcu, setup_.id);

@@ -43,7 +43,7 @@ struct WorkerSetup {
     std::vector<rte_ring*> handoff;  // one per worker, multi-producer, single-consumer
     rte_ring* events = nullptr;      // to the control thread
     WorkerCounters* counters = nullptr;
-    Duration idle_sleep{};  // after a pass that found nothing ([dataplane].idle_sleep)
+    Duration idle_sleep{};  // after a pass that found nothing ([dataplane].idle_sleep); 0: yield the core
 };
 
 // One poll-mode worker: rx burst → parse → classify → act → tx burst, on its own queues,
