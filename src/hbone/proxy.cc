@@ -31,6 +31,7 @@ namespace {
 constexpr auto tick_period = std::chrono::milliseconds(100);
 constexpr size_t max_connections_per_thread = 16384;
 constexpr int tls_check_ticks = 10;  // the TLS files are looked at every second
+constexpr int accepts_per_event = 1;
 
 TlsFiles files_of(const HboneConfig& c) { return {c.ca_bundle, c.cert, c.key}; }
 
@@ -98,7 +99,6 @@ public:
         probes_.reset();
         loop_.free_retired();
         all.clear();
-        ::close(listen_fd_);
     }
 
     void start(const cpu_set_t* cpus) {
@@ -115,9 +115,11 @@ public:
     size_t gateway_connections() const { return downstreams_open_.load(std::memory_order_relaxed); }
     size_t gateway_listeners() const { return listeners_open_.load(std::memory_order_relaxed); }
 
-    // The listener.
+    // The listener, shared by every thread: one connection per readiness, so that a thread
+    // busy with handshakes leaves the next to one that is waiting (level-triggered epoll
+    // reports the rest again).
     void on_events(uint32_t) override {
-        for (int i = 0; i < 64; ++i) {
+        for (int i = 0; i < accepts_per_event; ++i) {
             sockaddr_storage peer{};
             socklen_t length = sizeof peer;
             const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -257,10 +259,21 @@ Proxy::Proxy(const HboneConfig& config, std::shared_ptr<const Catalog> catalog) 
     tls_ = TlsContext::load(TlsContext::Role::server, files);
     client_tls_ = TlsContext::load(TlsContext::Role::client, files);
     raise_descriptor_limit();
-    for (uint32_t i = 0; i < config.threads; ++i) threads_.push_back(std::make_unique<Thread>(*this, listen_on(config.listen), i == 0));
+    listen_fd_ = listen_on(config.listen);
+    try {
+        for (uint32_t i = 0; i < config.threads; ++i) threads_.push_back(std::make_unique<Thread>(*this, listen_fd_, i == 0));
+    } catch (...) {
+        threads_.clear();
+        ::close(listen_fd_);
+        throw;
+    }
 }
 
-Proxy::~Proxy() { stop(); }
+Proxy::~Proxy() {
+    stop();
+    threads_.clear();
+    ::close(listen_fd_);
+}
 
 void Proxy::start(const cpu_set_t* cpus) {
     for (auto& t : threads_) t->start(cpus);

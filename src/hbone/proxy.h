@@ -18,8 +18,8 @@
 
 namespace meshgate::hbone {
 
-// meshgate's HBONE proxy (waypoint role): `[hbone] threads` event loops, each with its own
-// listening socket on `[hbone] listen` (SO_REUSEPORT: the kernel spreads connections), serving
+// meshgate's HBONE proxy (waypoint role): `[hbone] threads` event loops sharing one listening
+// socket on `[hbone] listen` (whichever thread is free accepts the next connection), serving
 // ServerConnections. It follows the live state through update(): the catalog of every new
 // snapshot, and the TLS files, read again when their path or their contents change (a renewed
 // certificate is used by new connections; open ones keep theirs).
@@ -72,6 +72,7 @@ private:
     // Loads the TLS files again if their paths or contents changed; keeps the old on error.
     void refresh_tls(const HboneConfig& config);
 
+    int listen_fd_ = -1;  // `[hbone] listen`, watched by every thread
     std::vector<std::unique_ptr<Thread>> threads_;
     mutable std::mutex mutex_;  // guards catalog_, tls_ and the files' signature
     std::shared_ptr<const Catalog> catalog_;
