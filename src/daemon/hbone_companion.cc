@@ -91,7 +91,7 @@ void HboneCompanion::add_metrics(control::PrometheusWriter& w) {
     w.counter("meshgate_hbone_upstream_connect_failures_total", "upstream connections that failed or timed out", t.upstream_connect_failures);
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_to_upstream, {{"direction", "to_upstream"}});
     w.counter("meshgate_hbone_bytes_total", "bytes spliced through CONNECT streams", t.bytes_from_upstream, {{"direction", "from_upstream"}});
-    w.counter("meshgate_hbone_protocol_errors_total", "HBONE clients closed for breaking HTTP/2", t.protocol_errors);
+    w.counter("meshgate_hbone_protocol_errors_total", "HBONE clients closed for breaking HTTP/2 or for a flood of premature stream resets", t.protocol_errors);
     w.counter("meshgate_hbone_keepalive_timeouts_total", "HBONE connections closed: a PING unanswered for 20 s", t.keepalive_timeouts);
     w.counter("meshgate_hbone_pool_connections_total", "HBONE connections opened to ztunnels", t.pool_connections);
     w.gauge("meshgate_hbone_pool_connections_open", "HBONE connections to ztunnels open", static_cast<double>(t.pool_connections_open));

@@ -20,6 +20,7 @@ struct SessionCallbacks {
     static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
         if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
             self(user).streams_[frame->hd.stream_id];
+            ++self(user).requests_;
         }
         return 0;
     }
@@ -45,6 +46,7 @@ struct SessionCallbacks {
         const int32_t id = frame->hd.stream_id;
         auto it = me.streams_.find(id);
         if (it == me.streams_.end()) return 0;
+        if (frame->hd.type == NGHTTP2_RST_STREAM && !it->second.answered) me.premature_reset();
         if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) me.request_complete(id);
         it = me.streams_.find(id);
         if (it != me.streams_.end() && (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
@@ -110,6 +112,10 @@ ConnectSession::ConnectSession(ConfigSource config, std::vector<std::string> cli
     nghttp2_option_new(&option);
     // A window is given back only once the upstream took the bytes: that is the back-pressure.
     nghttp2_option_set_no_auto_window_update(option, 1);
+    // nghttp2's own defence against Rapid Reset (CVE-2023-44487) allows 1,000 RST_STREAMs, then
+    // 33 a second, whatever they end: a pooled client that cancels each finished tunnel got
+    // GOAWAY at some 2,500 tunnels a second. premature_reset() judges by what a reset costs.
+    nghttp2_option_set_stream_reset_rate_limit(option, UINT64_MAX, UINT64_MAX);
     nghttp2_session_server_new2(&session_, callbacks, this, option);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
@@ -132,7 +138,7 @@ ConnectSession::~ConnectSession() {
 }
 
 bool ConnectSession::receive(std::span<const uint8_t> bytes) {
-    const bool ok = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size()) >= 0;
+    const bool ok = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size()) >= 0 && !reset_flood_;
     auto streams = std::move(unflushed_);
     unflushed_.clear();
     for (int32_t id : streams) {
@@ -141,8 +147,19 @@ bool ConnectSession::receive(std::span<const uint8_t> bytes) {
     }
     if (ok) return true;
     // Not HTTP/2, or broken beyond a stream: GOAWAY (PROTOCOL_ERROR), then the close.
-    nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    nghttp2_session_terminate_session(session_, reset_flood_ ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
     return false;
+}
+
+// A stream reset before its answer made us start an upstream connection for nothing: a client
+// that mostly does that (Rapid Reset) is sent away, as Envoy does with "premature" resets.
+// Resets after the answer (a client done with its tunnel) cost no more than a clean end.
+void ConnectSession::premature_reset() {
+    ++premature_resets_;
+    if (requests_ >= premature_reset_floor && premature_resets_ * 2 >= requests_) {
+        reset_flood_ = true;
+        nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
 }
 
 std::vector<uint8_t> ConnectSession::output() {
@@ -173,6 +190,7 @@ void ConnectSession::request_complete(int32_t id) {
 
 void ConnectSession::answer(int32_t id, int status, bool with_body) {
     ++answers_[status];
+    streams_.at(id).answered = true;
     upstreams_.answered(id, status);
     const std::string code = std::to_string(status);
     nghttp2_nv status_header = {reinterpret_cast<uint8_t*>(const_cast<char*>(":status")), reinterpret_cast<uint8_t*>(const_cast<char*>(code.c_str())),

@@ -52,6 +52,9 @@ public:
     static constexpr int32_t stream_window = 4 << 20, connection_window = 16 << 20;
     static constexpr uint32_t max_frame_size = 1 << 20, max_header_list_size = 64 << 10;
     static constexpr size_t upstream_buffer = 256 << 10;
+    // A connection is closed (GOAWAY ENHANCE_YOUR_CALM) once at least this many requests came
+    // and half of them or more were reset by the client before their answer.
+    static constexpr uint64_t premature_reset_floor = 500;
 
     // The configuration a request is decided by: the newest one when it arrives.
     using ConfigSource = std::function<const Config&()>;
@@ -101,6 +104,7 @@ private:
         ConnectHeaders headers;
         bool admitted = false, connected = false, client_done = false, write_shut = false;
         bool upstream_done = false;
+        bool answered = false;  // a response was submitted
         ByteQueue to_upstream;  // the client's bytes the upstream has not taken
         ByteQueue to_client;    // the upstream's bytes not yet in DATA frames
     };
@@ -108,6 +112,7 @@ private:
     void request_complete(int32_t stream);
     void answer(int32_t stream, int status, bool with_body);
     void flush_to_upstream(int32_t stream, Stream& s);
+    void premature_reset();
 
     ConfigSource config_;
     std::vector<std::string> identities_;
@@ -116,6 +121,8 @@ private:
     std::map<int32_t, Stream> streams_;
     std::map<int, uint64_t> answers_;
     bool awaiting_ping_ = false;
+    uint64_t requests_ = 0, premature_resets_ = 0;
+    bool reset_flood_ = false;
     std::vector<int32_t> unflushed_;  // streams given bytes by this receive(), written at its end
 };
 

@@ -32,7 +32,7 @@ struct ProxyCounters {
     std::atomic<uint64_t> answered_400{0}, answered_401{0}, answered_503{0}, answered_other{0};
     std::atomic<uint64_t> upstream_connect_failures{0};
     std::atomic<uint64_t> bytes_to_upstream{0}, bytes_from_upstream{0};
-    std::atomic<uint64_t> protocol_errors{0};     // HTTP/2 peers closed with GOAWAY(PROTOCOL_ERROR)
+    std::atomic<uint64_t> protocol_errors{0};     // HTTP/2 peers closed with GOAWAY (PROTOCOL_ERROR; ENHANCE_YOUR_CALM: reset flood)
     std::atomic<uint64_t> keepalive_timeouts{0};  // connections closed: a PING unanswered for 20 s (both sides)
     // The client side: pooled HBONE connections to ztunnels.
     std::atomic<uint64_t> pool_connections{0};        // opened

@@ -6,7 +6,8 @@ connections to an echo server this test runs on loopback.
 
 Checks: the settings of istio-semantics.md §8.2; 200 and bytes both ways with half-close;
 8 MiB each way through one stream (twice the stream window: flow control must hand windows
-back); 50 streams at once; 400, 401 and 503 as §8.5; a peer that sends garbage gets GOAWAY.
+back); 50 streams at once; 400, 401 and 503 as §8.5; a peer that sends garbage gets GOAWAY;
+streams reset after their answer are served on, a Rapid Reset flood is sent away.
 argv: the h2c_connect_server binary. Bounded in time; everything it starts is stopped.
 """
 import os
@@ -19,6 +20,7 @@ import unittest
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.settings
 
@@ -280,6 +282,39 @@ allow = ["spiffe://cluster.local/ns/shop/sa/*"]
         # The server serves on.
         c = self.client()
         self.assertEqual(c.status(c.connect("10.96.0.10:80", end_stream=True)), "200")
+
+    def test_tunnels_the_client_resets_after_their_answer_are_served_on(self):
+        # Go's HTTP/2 client resets (CANCEL) a stream it is done with before the server's
+        # END_STREAM: 2,000 of those, more than nghttp2's default allowance (1,000 resets, then
+        # 33 a second) in the few seconds this takes.
+        c = self.client()
+        for _ in range(20):
+            sids = [c.connect("10.96.0.10:80") for _ in range(100)]
+            c.pump(lambda: all(s in c.responses for s in sids), limit=10000)
+            self.assertEqual({c.responses[s][":status"] for s in sids}, {"200"})
+            for sid in sids:
+                c.h2.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+            c.flush()
+        sid = c.connect("10.96.0.10:80")
+        c.send(sid, b"still here", end=True)
+        c.pump(lambda: sid in c.ended, limit=10000)
+        self.assertEqual(bytes(c.data[sid]), b"still here")
+        self.assertIsNone(c.terminated)
+
+    def test_a_client_that_resets_its_requests_before_their_answer_is_sent_away(self):
+        # Rapid Reset (CVE-2023-44487): each CONNECT reset at once, before its upstream could
+        # connect; 100 at a time, within the concurrent stream limit.
+        c = self.client()
+        for _ in range(6):
+            for _ in range(100):
+                sid = c.connect("10.96.0.10:80")
+                c.h2.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+            c.flush()
+        c.pump(lambda: c.terminated is not None, limit=10000)
+        self.assertEqual(c.terminated.error_code, h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+        # Others are served on.
+        other = self.client()
+        self.assertEqual(other.status(other.connect("10.96.0.10:80", end_stream=True)), "200")
 
 
 if __name__ == "__main__":
