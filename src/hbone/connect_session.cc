@@ -146,8 +146,9 @@ bool ConnectSession::receive(std::span<const uint8_t> bytes) {
         if (it != streams_.end()) flush_to_upstream(id, it->second);
     }
     if (ok) return true;
-    // Not HTTP/2, or broken beyond a stream: GOAWAY (PROTOCOL_ERROR), then the close.
-    nghttp2_session_terminate_session(session_, reset_flood_ ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+    // Not HTTP/2, or broken beyond a stream: GOAWAY (PROTOCOL_ERROR; a reset flood has had its
+    // ENHANCE_YOUR_CALM), then the close.
+    if (!reset_flood_) nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
     return false;
 }
 
