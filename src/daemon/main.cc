@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
         // AF_XDP ports get our steering program: their interface keeps the node's own stack.
         std::vector<std::string> steered;
         for (auto& port : config.dataplane.ports) {
+            port.device = dataplane::with_device_defaults(port.device);
             port.device = dataplane::with_steering_program(port.device, MESHGATE_XDP_PROGRAM);
             if (auto interface = dataplane::steered_interface(port.device, MESHGATE_XDP_PROGRAM)) {
                 if (auto note = dataplane::remove_stale_program(*interface); !note.empty()) std::cerr << "meshgated: " << note << "\n";

@@ -11,6 +11,23 @@ std::string device_name(const std::string& device) { return device.substr(0, dev
 
 bool is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0 || device.rfind("eth_", 0) == 0; }
 
+std::optional<std::string> device_argument(const std::string& device, const std::string& key) {
+    size_t at = device.find(',');
+    while (at != std::string::npos) {
+        const size_t next = device.find(',', at + 1);
+        const std::string item = device.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+        if (item.rfind(key + "=", 0) == 0) return item.substr(key.size() + 1);
+        at = next;
+    }
+    return std::nullopt;
+}
+
+std::string with_device_defaults(const std::string& device) {
+    // 4,096 frames of 2 KiB: 8 MiB a ring, some 5 ms of a 10 Gbit/s link.
+    if (device.rfind("net_af_packet", 0) == 0 && !device_argument(device, "framecnt")) return device + ",framecnt=4096";
+    return device;
+}
+
 std::vector<std::string> eal_arguments(const DataplaneConfig& config, const std::string& program, const std::string& file_prefix) {
     // "0@0,1@1,2@1" maps lcores to CPUs (more lcores than cores); a plain list is one-to-one.
     const bool map = config.lcores.find('@') != std::string::npos;

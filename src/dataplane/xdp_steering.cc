@@ -12,23 +12,14 @@
 #include <set>
 #include <stdexcept>
 
+#include "dataplane/eal.h"
+
 namespace meshgate::dataplane {
 
 namespace {
 
 constexpr const char* our_program = "meshgate_steer";
 constexpr const char* pmd_default_program = "xsk_def_prog";
-
-std::optional<std::string> argument(const std::string& device, const std::string& key) {
-    size_t at = device.find(',');
-    while (at != std::string::npos) {
-        const size_t next = device.find(',', at + 1);
-        const std::string item = device.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
-        if (item.rfind(key + "=", 0) == 0) return item.substr(key.size() + 1);
-        at = next;
-    }
-    return std::nullopt;
-}
 
 bool is_af_xdp(const std::string& device) { return device.rfind("net_af_xdp", 0) == 0; }
 
@@ -64,15 +55,15 @@ bpf_prog_info program_info(int fd, std::vector<uint32_t>* maps = nullptr) {
 }  // namespace
 
 std::string with_steering_program(const std::string& device, const std::string& program) {
-    if (!is_af_xdp(device) || argument(device, "xdp_prog") || program.empty() || !std::filesystem::exists(program)) {
+    if (!is_af_xdp(device) || device_argument(device, "xdp_prog") || program.empty() || !std::filesystem::exists(program)) {
         return device;
     }
     return device + ",xdp_prog=" + program;
 }
 
 std::optional<std::string> steered_interface(const std::string& device, const std::string& program) {
-    if (!is_af_xdp(device) || program.empty() || argument(device, "xdp_prog") != program) return std::nullopt;
-    return argument(device, "iface");
+    if (!is_af_xdp(device) || program.empty() || device_argument(device, "xdp_prog") != program) return std::nullopt;
+    return device_argument(device, "iface");
 }
 
 std::string remove_stale_program(const std::string& interface) {
