@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <iostream>
 #include <stdexcept>
 
@@ -12,7 +13,7 @@ namespace meshgate::dataplane {
 
 namespace {
 
-constexpr uint16_t port_descriptors = 1024;
+constexpr uint16_t port_descriptors = 1024;  // at least; more where the device prefers more
 
 [[noreturn]] void fail(const std::string& what, const std::string& step, int rc) {
     throw std::runtime_error(what + ": " + step + ": " + rte_strerror(rc < 0 ? -rc : rc));
@@ -25,6 +26,14 @@ rte_eth_dev_info device_info(const std::string& what, uint16_t port_id) {
 }
 
 }  // namespace
+
+uint16_t ring_size(uint16_t wanted, uint16_t preferred, const rte_eth_desc_lim& limits) {
+    uint32_t n = std::max(wanted, preferred);
+    if (limits.nb_max != 0) n = std::min<uint32_t>(n, limits.nb_max);
+    n = std::max<uint32_t>(n, limits.nb_min);
+    if (limits.nb_align > 1) n -= n % limits.nb_align;
+    return static_cast<uint16_t>(n);
+}
 
 QueueLayout device_layout(const std::string& what, uint16_t port_id, uint32_t workers) {
     const rte_eth_dev_info info = device_info(what, port_id);
@@ -56,11 +65,13 @@ void start_device(const std::string& what, uint16_t port_id, const QueueLayout& 
         }
     }
     const int socket = rte_eth_dev_socket_id(port_id);
+    const uint16_t rx_descriptors = ring_size(descriptors, info.default_rxportconf.ring_size, info.rx_desc_lim);
+    const uint16_t tx_descriptors = ring_size(descriptors, info.default_txportconf.ring_size, info.tx_desc_lim);
     for (uint16_t q = 0; q < layout.rx_queues; ++q) {
-        if (int rc = rte_eth_rx_queue_setup(port_id, q, descriptors, socket, nullptr, pool); rc != 0) fail(what, "rx queue", rc);
+        if (int rc = rte_eth_rx_queue_setup(port_id, q, rx_descriptors, socket, nullptr, pool); rc != 0) fail(what, "rx queue", rc);
     }
     for (uint16_t q = 0; q < layout.tx_queues; ++q) {
-        if (int rc = rte_eth_tx_queue_setup(port_id, q, descriptors, socket, nullptr); rc != 0) fail(what, "tx queue", rc);
+        if (int rc = rte_eth_tx_queue_setup(port_id, q, tx_descriptors, socket, nullptr); rc != 0) fail(what, "tx queue", rc);
     }
     if (int rc = rte_eth_dev_start(port_id); rc != 0) fail(what, "start", rc);
 }

@@ -9,6 +9,7 @@
 #include "dataplane/snapshot.h"
 
 struct rte_mempool;
+struct rte_eth_desc_lim;
 
 namespace meshgate::dataplane {
 
@@ -31,6 +32,11 @@ void stop_ports(const std::vector<PortSetup>& ports);
 // beside the descriptors we ask for (AF_XDP: fill, rx, tx and completion rings of 2,048 each);
 // a pool that runs dry starves their receive path.
 unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers);
+
+// Descriptors per queue: `wanted`, or the device's preferred ring if that is larger (AF_XDP
+// prefers 2,048: its rx ring is what absorbs a burst while the worker is busy), within the
+// device's limits (`rte_eth_desc_lim`).
+uint16_t ring_size(uint16_t wanted, uint16_t preferred, const rte_eth_desc_lim& limits);
 
 // Configures and starts one device with `layout` (also used for the exception taps).
 // Throws "<what>: <step>: <DPDK's reason>".

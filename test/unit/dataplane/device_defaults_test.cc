@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <rte_ethdev.h>
+
 #include "dataplane/eal.h"
+#include "dataplane/ports.h"
 
 namespace meshgate::dataplane {
 namespace {
@@ -26,6 +29,22 @@ TEST(DeviceDefaults, OtherDevicesAreLeftAsTheyAre) {
     for (const char* device : {"net_tap0,iface=x", "net_af_xdp0,iface=wan0", "0000:3b:00.0"}) {
         EXPECT_EQ(with_device_defaults(device), device);
     }
+}
+
+TEST(RingSize, TheDevicesPreferredRingWhenItIsLarger) {
+    const rte_eth_desc_lim open{.nb_max = UINT16_MAX, .nb_min = 0, .nb_align = 1, .nb_seg_max = 0, .nb_mtu_seg_max = 0};
+    EXPECT_EQ(ring_size(1024, 2048, open), 2048) << "AF_XDP's preference";
+    EXPECT_EQ(ring_size(1024, 256, open), 1024) << "a smaller preference does not shrink the ring";
+    EXPECT_EQ(ring_size(1024, 0, open), 1024) << "no preference";
+}
+
+TEST(RingSize, WithinTheDevicesLimits) {
+    const rte_eth_desc_lim small{.nb_max = 512, .nb_min = 64, .nb_align = 32, .nb_seg_max = 0, .nb_mtu_seg_max = 0};
+    EXPECT_EQ(ring_size(1024, 0, small), 512);
+    const rte_eth_desc_lim aligned{.nb_max = 4096, .nb_min = 64, .nb_align = 1000, .nb_seg_max = 0, .nb_mtu_seg_max = 0};
+    EXPECT_EQ(ring_size(1024, 2500, aligned), 2000);
+    const rte_eth_desc_lim large_minimum{.nb_max = 8192, .nb_min = 2048, .nb_align = 1, .nb_seg_max = 0, .nb_mtu_seg_max = 0};
+    EXPECT_EQ(ring_size(1024, 0, large_minimum), 2048);
 }
 
 }  // namespace
