@@ -28,7 +28,9 @@ rte_eth_dev_info device_info(const std::string& what, uint16_t port_id) {
 }  // namespace
 
 uint16_t ring_size(uint16_t wanted, uint16_t preferred, const rte_eth_desc_lim& limits) {
-    uint32_t n = std::max(wanted, preferred);
+    // packet_pool_size() counts 4,096 buffers a queue: an rx and a tx ring of 2,048 at most.
+    constexpr uint16_t most = 2048;
+    uint32_t n = std::max(wanted, std::min(preferred, most));
     if (limits.nb_max != 0) n = std::min<uint32_t>(n, limits.nb_max);
     n = std::max<uint32_t>(n, limits.nb_min);
     if (limits.nb_align > 1) n -= n % limits.nb_align;

@@ -34,8 +34,8 @@ void stop_ports(const std::vector<PortSetup>& ports);
 unsigned packet_pool_size(const std::vector<PortSetup>& ports, uint32_t workers);
 
 // Descriptors per queue: `wanted`, or the device's preferred ring if that is larger (AF_XDP
-// prefers 2,048: its rx ring is what absorbs a burst while the worker is busy), within the
-// device's limits (`rte_eth_desc_lim`).
+// prefers 2,048: its rx ring is what absorbs a burst while the worker is busy; 2,048 at most,
+// what the packet pool counts), within the device's limits (`rte_eth_desc_lim`).
 uint16_t ring_size(uint16_t wanted, uint16_t preferred, const rte_eth_desc_lim& limits);
 
 // Configures and starts one device with `layout` (also used for the exception taps).

@@ -36,6 +36,7 @@ TEST(RingSize, TheDevicesPreferredRingWhenItIsLarger) {
     EXPECT_EQ(ring_size(1024, 2048, open), 2048) << "AF_XDP's preference";
     EXPECT_EQ(ring_size(1024, 256, open), 1024) << "a smaller preference does not shrink the ring";
     EXPECT_EQ(ring_size(1024, 0, open), 1024) << "no preference";
+    EXPECT_EQ(ring_size(1024, 8192, open), 2048) << "no more than the packet pool counts a queue";
 }
 
 TEST(RingSize, WithinTheDevicesLimits) {
